@@ -1,0 +1,48 @@
+"""Answerers turn retrieved evidence into an answer with citations. One method to implement."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qa.lexical import TermStatistics
+from qa.models import AnswerMode, Citation
+from qa.questions import Question
+from qa.retrieval import RetrievedChunk
+
+
+@dataclass
+class Evidence:
+    """What retrieval found for one question, handed to an answerer."""
+
+    question: Question
+    vector: NDArray[np.float32]
+    chunks: list[RetrievedChunk]
+    #: Embedding of each sentence of ``chunks``, by sentence id.
+    sentence_vectors: dict[str, NDArray[np.float32]]
+    statistics: TermStatistics = field(default_factory=TermStatistics)
+
+
+@dataclass
+class Draft:
+    """An answer before the engine stamps the question, mode and timings on it."""
+
+    answer: str
+    answered: bool
+    citations: list[Citation]
+
+
+NOT_IN_SOURCES = "The sources don't say."
+
+
+class Answerer(ABC):
+    """Base class: implement ``answer``."""
+
+    mode: AnswerMode
+
+    @abstractmethod
+    def answer(self, evidence: Evidence) -> Draft:
+        """Answer ``evidence.question`` from ``evidence`` only, or refuse."""

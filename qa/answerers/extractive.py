@@ -1,0 +1,189 @@
+"""The offline answerer: quotes the sentences that answer the question, or refuses.
+
+Each sentence of the retrieved chunks gets a support score in [0, 1] from four signals:
+- meaning: cosine similarity of its embedding to the question's (stored at ingest, so free here);
+- words: the share of the question's rare words it contains (IDF-weighted), and of its chunk's;
+- kind: whether it states the kind of fact asked for (a date for "when", a name for "who");
+- rank: how high retrieval put its chunk.
+The best sentence answers; below ``min_score`` the answer is a refusal. Sentences from other
+sources that state a different fact of the asked kind are shown as a disagreement.
+
+Example::
+
+    >>> answerer = ExtractiveAnswerer(min_score=0.5)
+    >>> draft = answerer.answer(evidence)   # evidence from qa.engine.Engine.retrieve
+    >>> draft.answered, draft.citations[0].quote
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.answerers import NOT_IN_SOURCES, Answerer, Draft, Evidence
+from qa.citations import build_citation
+from qa.facts import facts, normalise_fact
+from qa.lexical import TermStatistics, stems, words
+from qa.models import AnswerMode, Citation
+from qa.questions import AnswerType, Question
+from qa.store import StoredChunk, StoredSentence
+
+_FULL_DATE = re.compile(r"[A-Za-z]{3,}\.?\s*\d{1,2}\b|\b\d{1,2}\s+[A-Z][a-z]{2,}")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts; they sum to 1 so that a score is in [0, 1]."""
+
+    meaning: float = 0.45
+    words: float = 0.25
+    chunk_words: float = 0.10
+    kind: float = 0.15
+    rank: float = 0.05
+    #: Cosine similarities of multilingual-e5-small live in a narrow band; map it to 0..1.
+    cosine_floor: float = 0.75
+    cosine_ceiling: float = 0.92
+
+
+@dataclass
+class ScoredSentence:
+    chunk: StoredChunk
+    sentence: StoredSentence
+    score: float
+    meaning: float
+    words: float
+    facts: list[str]
+
+
+def _coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
+    """IDF-weighted share of ``terms`` found in ``text_stems``."""
+    if not terms:
+        return 0.0
+    total = sum(statistics.idf(t) for t in terms)
+    found = sum(statistics.idf(t) for t in terms if t in text_stems)
+    return found / total if total else 0.0
+
+
+def _worth_quoting(sentence: StoredSentence) -> bool:
+    """Credit lines ("Reuters", "AFP") and fragments answer nothing."""
+    return len(words(sentence.text)) >= 4
+
+
+class ExtractiveAnswerer(Answerer):
+    mode: AnswerMode = "extractive"
+
+    def __init__(
+        self,
+        min_score: float = 0.5,
+        weights: Weights | None = None,
+        disagreement_margin: float = 0.12,
+        max_citations: int = 3,
+    ) -> None:
+        self.min_score = min_score
+        self.weights = weights or Weights()
+        self.disagreement_margin = disagreement_margin
+        self.max_citations = max_citations
+
+    def score(self, evidence: Evidence) -> list[ScoredSentence]:
+        """Every quotable sentence of the evidence, best first."""
+        w = self.weights
+        question = evidence.question
+        scored: list[ScoredSentence] = []
+        seen_texts: set[str] = set()
+        for rank, hit in enumerate(evidence.chunks):
+            chunk_stems = set(stems(hit.chunk.text))
+            chunk_cover = _coverage(question.terms, chunk_stems, evidence.statistics)
+            rank_signal = 1.0 / (1.0 + rank)
+            for sentence in hit.chunk.sentences:
+                vector = evidence.sentence_vectors.get(sentence.id)
+                if vector is None or not _worth_quoting(sentence) or sentence.text in seen_texts:
+                    continue
+                seen_texts.add(sentence.text)  # repeated captions: quote the first only
+                cosine = float(np.dot(evidence.vector, vector))
+                meaning = min(
+                    1.0, max(0.0, (cosine - w.cosine_floor) / (w.cosine_ceiling - w.cosine_floor))
+                )
+                cover = _coverage(question.terms, set(stems(sentence.text)), evidence.statistics)
+                found = facts(sentence.text, question.answer_type, question.text)
+                kind = 1.0 if (found or question.answer_type is AnswerType.OTHER) else 0.0
+                score = (
+                    w.meaning * meaning
+                    + w.words * cover
+                    + w.chunk_words * chunk_cover
+                    + w.kind * kind
+                    + w.rank * rank_signal
+                )
+                scored.append(ScoredSentence(hit.chunk, sentence, score, meaning, cover, found))
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    def answer(self, evidence: Evidence) -> Draft:
+        ranked = self.score(evidence)
+        if not ranked or ranked[0].score < self.min_score:
+            return self._refusal(ranked)
+        best = ranked[0]
+        chosen = [best, *self._other_sides(best, ranked[1:], evidence.question)]
+        citations = self._cite(chosen)
+        if not citations:
+            return self._refusal(ranked)
+        if len(citations) == 1:
+            text = f"{citations[0].quote} [1]"
+        else:
+            parts = [f"{c.quote} [{c.id}]" for c in citations[1:]]
+            text = f"The sources disagree. {citations[0].quote} [1] But: " + " Also: ".join(parts)
+        return Draft(answer=text, answered=True, citations=citations)
+
+    def _other_sides(
+        self, best: ScoredSentence, rest: list[ScoredSentence], question: Question
+    ) -> list[ScoredSentence]:
+        """Strong sentences from other sources that state a different fact of the asked kind."""
+        floor = max(self.min_score, best.score - self.disagreement_margin)
+        comparable = question.answer_type not in (AnswerType.OTHER,)
+        if not comparable:
+            return []
+        known = {normalise_fact(f) for f in best.facts}
+        sides: list[ScoredSentence] = []
+        for candidate in rest:
+            if candidate.score < floor or len(sides) + 1 >= self.max_citations:
+                break
+            if candidate.chunk.source == best.chunk.source:
+                continue
+            if any(c.chunk.source == candidate.chunk.source for c in sides):
+                continue
+            if question.answer_type is AnswerType.DATE:
+                # Only full dates compare: "October 5, 2021" does not contradict "later in 2021".
+                found = {normalise_fact(f) for f in candidate.facts if _FULL_DATE.search(f)}
+                ours = {normalise_fact(f) for f in best.facts if _FULL_DATE.search(f)}
+                differs = bool(found) and bool(ours) and not (found & ours)
+            elif question.answer_type is AnswerType.REASON:
+                new = set(stems(candidate.sentence.text)) - set(stems(best.sentence.text))
+                differs = len(new) > len(set(stems(candidate.sentence.text))) * 0.6
+            elif question.answer_type in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
+                # Full names only: a lone capitalised word ("RIA") is too weak to disagree with.
+                found = {normalise_fact(f) for f in candidate.facts if " " in f}
+                ours = {normalise_fact(f) for f in best.facts if " " in f}
+                differs = bool(found) and bool(ours) and not (found & ours)
+            else:
+                found = {normalise_fact(f) for f in candidate.facts}
+                differs = bool(found) and bool(known) and not (found & known)
+            if differs:
+                sides.append(candidate)
+                known |= {normalise_fact(f) for f in candidate.facts}
+        return sides
+
+    def _cite(self, chosen: list[ScoredSentence]) -> list[Citation]:
+        citations: list[Citation] = []
+        for item in chosen:
+            citation = build_citation(len(citations) + 1, item.chunk, item.sentence, item.score)
+            if citation is not None:
+                citations.append(citation)
+        return citations
+
+    def _refusal(self, ranked: list[ScoredSentence]) -> Draft:
+        closest = self._cite(ranked[:2])
+        text = NOT_IN_SOURCES
+        if closest:
+            text += " The closest passages are listed, but none of them answers the question."
+        return Draft(answer=text, answered=False, citations=closest)

@@ -1,0 +1,166 @@
+"""The ``qa`` command: a thin front end over ``qa.engine.Engine``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from qa.config import Settings, configure_offline_environment, load_settings
+from qa.errors import ConfigError, QAError
+from qa.models import Answer, AnswerMode
+
+app = typer.Typer(
+    help="Answer questions from a folder of documents, citing file and line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+T = TypeVar("T")
+
+
+def _fail(error: QAError, as_json: bool) -> NoReturn:
+    if as_json:
+        payload = {"error": {"code": error.code, "message": error.message, "hint": error.hint}}
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(f"Error: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"  {error.hint}", file=sys.stderr)
+    raise typer.Exit(code=2 if error.code in {"invalid_question", "invalid_config"} else 1)
+
+
+def _run(as_json: bool, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except QAError as error:
+        _fail(error, as_json)
+
+
+def _settings(**overrides: object) -> Settings:
+    configure_offline_environment()
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _move_aside(index_dir: Path) -> Path | None:
+    """Keep an old index next to the new one instead of deleting it."""
+    if not index_dir.exists():
+        return None
+    target = index_dir.with_name(f"{index_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+    index_dir.rename(target)
+    return target
+
+
+def _print_answer(answer: Answer) -> None:
+    print(answer.answer)
+    if answer.citations:
+        heading = "Sources:" if answer.answered else "Closest passages:"
+        print(f"\n{heading}")
+        for c in answer.citations:
+            lines = (
+                f"{c.start_line}" if c.start_line == c.end_line else f"{c.start_line}-{c.end_line}"
+            )
+            print(f"  [{c.id}] {c.source}:{lines}")
+            print(f"      {c.quote}")
+
+
+@app.command()
+def ingest(
+    path: Annotated[
+        Path | None, typer.Argument(help="Folder of documents (default: QA_CORPUS_DIR, seeds/).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON report, no progress bar.")
+    ] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Move the current index aside and build a new one.")
+    ] = False,
+) -> None:
+    """Index the documents in PATH. Unchanged files are skipped; removed files are dropped."""
+    from qa.progress import progress_for
+
+    def work() -> None:
+        settings = _settings()
+        moved = _move_aside(settings.index_dir) if rebuild else None
+        from qa.engine import Engine
+
+        engine = Engine.open(settings)
+        report = engine.ingest(path or settings.corpus_dir, progress_for(quiet=as_json))
+        if as_json:
+            data = report.to_dict() | {"chunks_total": engine.chunk_count}
+            data["previous_index"] = str(moved) if moved else None
+            print(json.dumps(data, ensure_ascii=False))
+            return
+        if moved:
+            print(f"Moved the previous index to {moved}")
+        for skipped in report.skipped:
+            print(f"Warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(
+            f"Indexed {report.corpus}: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.repaired)} repaired, {len(report.removed)} removed, "
+            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+            f"{engine.chunk_count} chunks in the index ({report.texts_embedded} texts embedded "
+            f"in {report.seconds:.1f} s)."
+        )
+
+    _run(as_json, work)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer contract as JSON.")
+    ] = False,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", min=1, max=50, help="Chunks to retrieve (default QA_TOP_K)."),
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="extractive (default) or generative.")
+    ] = None,
+) -> None:
+    """Answer QUESTION with citations to file and line."""
+
+    def work() -> Answer:
+        from qa.engine import Engine
+        from qa.errors import InvalidQuestionError
+        from qa.progress import progress_for
+        from qa.questions import validate_question
+
+        settings = _settings()
+        validate_question(question, settings.max_question_chars)
+        if mode not in (None, "extractive", "generative"):
+            raise InvalidQuestionError(
+                f"Unknown mode '{mode}'.", "Use --mode extractive or --mode generative."
+            )
+        engine = Engine.open(settings)
+        if engine.chunk_count == 0 and settings.corpus_dir.is_dir():
+            print(f"The index is empty: indexing {settings.corpus_dir} first.", file=sys.stderr)
+            engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
+        chosen: AnswerMode | None = mode  # type: ignore[assignment]
+        return engine.ask(question, top_k=top_k, mode=chosen)
+
+    answer = _run(as_json, work)
+    if as_json:
+        print(answer.model_dump_json())
+    else:
+        _print_answer(answer)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ConfigError as error:  # raised before a command's own handler is in place
+        _fail(error, "--json" in sys.argv)
+
+
+if __name__ == "__main__":
+    main()

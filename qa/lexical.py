@@ -1,0 +1,208 @@
+"""Words as the lexical side of retrieval and answering sees them: tokens, stems, rarity.
+
+One tokenizer serves the BM25 index and the answerer's word-overlap score, so that "launched",
+"launches" and "launch" meet as one stem in both.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+import Stemmer
+
+_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+
+#: Function words that carry no topic (plus question words: "when" does not appear in answers).
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "being",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "also",
+        "about",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "any",
+        "because",
+        "before",
+        "below",
+        "between",
+        "both",
+        "down",
+        "during",
+        "each",
+        "few",
+        "further",
+        "s",
+        "t",
+        "don",
+        "now",
+        "ll",
+        "re",
+        "ve",
+        "y",
+        "many",
+        "much",
+        "tell",
+        "say",
+        "said",
+        "says",
+        "according",
+        "whose",
+    ]
+)
+
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    # PyStemmer objects are not thread-safe: one per thread.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
+
+
+_COUNTRY_US = re.compile(r"\bU\.S\.(?=\W|$)|\bU\.S\b|\bUS\b")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word and number tokens; curly and straight apostrophes agree.
+
+    "US" the country is kept apart from "us" the pronoun, a stop word.
+    """
+    text = _COUNTRY_US.sub("USA", text)
+    return [t.lower().replace("’", "'").removesuffix("'s") for t in _TOKEN.findall(text)]
+
+
+def stems(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Stems of the content words of ``text``."""
+    tokens = [w for w in words(text) if keep_stopwords or w not in STOPWORDS]
+    return list(_stemmer().stemWords(tokens))
+
+
+class TermStatistics:
+    """Document frequencies over a collection of passages, for IDF weights."""
+
+    def __init__(self, passages: Iterable[str] = ()) -> None:
+        self.document_count = 0
+        self.frequencies: Counter[str] = Counter()
+        for passage in passages:
+            self.add(passage)
+
+    def add(self, passage: str) -> None:
+        self.document_count += 1
+        self.frequencies.update(set(stems(passage)))
+
+    def idf(self, stem: str) -> float:
+        """Smoothed IDF; a stem never seen scores as rare as a stem seen once."""
+        df = max(self.frequencies.get(stem, 0), 1)
+        return math.log(1.0 + (self.document_count - df + 0.5) / (df + 0.5))
+
+    def known(self, stem: str) -> bool:
+        return stem in self.frequencies

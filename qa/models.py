@@ -1,0 +1,40 @@
+"""The answer contract shared by the CLI (--json), the HTTP service, the Slack bot and eval."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+AnswerMode = Literal["extractive", "generative"]
+
+
+class Citation(BaseModel):
+    """A verbatim quote and the lines of the source file that hold it."""
+
+    id: int = Field(ge=1, description="The number used as [n] in the answer text.")
+    source: str = Field(description="Path of the file, relative to the corpus folder.")
+    start_line: int = Field(ge=1, description="First line holding the quote (1-based).")
+    end_line: int = Field(ge=1, description="Last line holding the quote (inclusive).")
+    quote: str = Field(description="Text copied verbatim from start_line..end_line.")
+    score: float = Field(description="How strongly this passage supports the answer (0-1).")
+
+
+class Timings(BaseModel):
+    """Milliseconds spent per stage; ``retrieve`` excludes the query embedding."""
+
+    embed: float = 0.0
+    retrieve: float = 0.0
+    answer: float = 0.0
+    total: float = 0.0
+
+
+class Answer(BaseModel):
+    """One answer. ``answered`` is false when the sources do not support an answer."""
+
+    question: str
+    answer: str
+    answered: bool
+    citations: list[Citation]
+    mode: AnswerMode
+    timings_ms: Timings = Field(default_factory=Timings)

@@ -1,0 +1,326 @@
+"""The index: three Chroma collections behind one small interface.
+
+- ``<prefix>_chunks``: chunk text, lines and embedding, written and queried through llama-index's
+  ``ChromaVectorStore``. The collection's metadata records the embedding model that built it.
+- ``<prefix>_sentences``: the embedding of every sentence, read by id when answering.
+- ``<prefix>_sources``: one record per indexed file (content hash, line and chunk counts, and
+  whether its ingest completed), which makes ingest incremental and resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qa.chunking import Chunk, Sentence
+from qa.errors import CorruptIndexError, EmbeddingModelMismatchError, QAError
+
+logger = logging.getLogger(__name__)
+
+_FORMAT_VERSION = 1
+_GET_PAGE = 5_000
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    path: str
+    sha256: str
+    line_count: int
+    chunk_count: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    id: str
+    start_line: int
+    end_line: int
+    start_col: int
+    end_col: int
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the index."""
+
+    id: str
+    source: str
+    start_line: int
+    end_line: int
+    text: str
+    sentences: tuple[StoredSentence, ...]
+
+
+def chunk_id(path: str, sha256: str, index: int) -> str:
+    return f"{path}#{sha256[:12]}:{index}"
+
+
+def _sentence_records(chunk: Chunk) -> str:
+    return json.dumps(
+        [
+            [
+                s.start_line,
+                s.end_line,
+                s.start_col,
+                s.end_col,
+                s.start - chunk.start,
+                s.end - chunk.start,
+            ]
+            for s in chunk.sentences
+        ]
+    )
+
+
+def _stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+    sentences = tuple(
+        StoredSentence(
+            id=f"{cid}/{j}", start_line=sl, end_line=el, start_col=sc, end_col=ec, text=text[a:b]
+        )
+        for j, (sl, el, sc, ec, a, b) in enumerate(json.loads(str(meta["sentences"])))
+    )
+    return StoredChunk(
+        id=cid,
+        source=str(meta["source"]),
+        start_line=int(meta["start_line"]),
+        end_line=int(meta["end_line"]),
+        text=text,
+        sentences=sentences,
+    )
+
+
+class IndexStore:
+    """Reads and writes the index in an embedded Chroma folder."""
+
+    def __init__(self, index_dir: Path, prefix: str = "qa") -> None:
+        self.location = str(index_dir)
+        self.prefix = prefix
+        with self._guard("open"):
+            import chromadb
+            import chromadb.config
+
+            if index_dir.exists() and not index_dir.is_dir():
+                raise CorruptIndexError(
+                    f"The index path '{index_dir}' is a file, not a folder.",
+                    "Point QA_INDEX_DIR at a folder (it is created on first ingest).",
+                )
+            self._client = chromadb.PersistentClient(
+                path=str(index_dir), settings=chromadb.config.Settings(anonymized_telemetry=False)
+            )
+            self._chunks = self._collection("chunks")
+            self._sentences = self._collection("sentences")
+            self._sources = self._collection("sources")
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn Chroma's low-level failures into an error that says what to do."""
+        try:
+            yield
+        except QAError:
+            raise
+        except Exception as exc:
+            raise CorruptIndexError(
+                f"The index at '{self.location}' could not be read ({action}: {exc}).",
+                "It may be corrupt or written by another version. Run `qa ingest --rebuild` to "
+                "move it aside (nothing is deleted) and build a new one.",
+            ) from exc
+
+    def _collection(self, name: str) -> Any:
+        return self._client.get_or_create_collection(
+            f"{self.prefix}_{name}",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    # The embedding model that built the index.
+    def embedding_model(self) -> str | None:
+        with self._guard("read metadata"):
+            meta = self._chunks.metadata or {}
+        model = meta.get("embed_model")
+        return str(model) if model else None
+
+    def check_embedding_model(self, model_id: str) -> None:
+        """Refuse to mix vectors of two models in one index."""
+        built_with = self.embedding_model()
+        if built_with and built_with != model_id:
+            raise EmbeddingModelMismatchError(
+                f"The index at '{self.location}' was built with the embedding model "
+                f"'{built_with}', but '{model_id}' is configured.",
+                "Configure the model the index was built with, or run `qa ingest --rebuild` "
+                "to re-embed the corpus with the new one.",
+            )
+
+    def claim_embedding_model(self, model_id: str, dimension: int) -> None:
+        self.check_embedding_model(model_id)
+        if self.embedding_model() is None:
+            with self._guard("write metadata"):
+                self._chunks.modify(
+                    metadata={
+                        "embed_model": model_id,
+                        "dimension": dimension,
+                        "format": _FORMAT_VERSION,
+                    }
+                )
+
+    # Sources.
+    def sources(self) -> dict[str, SourceRecord]:
+        with self._guard("list sources"):
+            got = self._sources.get(include=["metadatas"])
+        records: dict[str, SourceRecord] = {}
+        for sid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+            records[sid] = SourceRecord(
+                path=sid,
+                sha256=str(meta["sha256"]),
+                line_count=int(meta["line_count"]),
+                chunk_count=int(meta["chunk_count"]),
+                complete=bool(meta["complete"]),
+            )
+        return records
+
+    def _put_source(self, record: SourceRecord) -> None:
+        self._sources.upsert(
+            ids=[record.path],
+            embeddings=[[1.0]],
+            documents=[record.path],
+            metadatas=[
+                {
+                    "sha256": record.sha256,
+                    "line_count": record.line_count,
+                    "chunk_count": record.chunk_count,
+                    "complete": record.complete,
+                }
+            ],
+        )
+
+    def delete_source(self, path: str) -> None:
+        """Remove a file's chunks, sentences and record (also a half-written one)."""
+        with self._guard("delete"):
+            self._chunks.delete(where={"source": path})
+            self._sentences.delete(where={"source": path})
+            self._sources.delete(ids=[path])
+
+    def write_source(
+        self,
+        path: str,
+        sha256: str,
+        line_count: int,
+        chunks: Sequence[Chunk],
+        chunk_vectors: NDArray[np.float32],
+        sentence_vectors: NDArray[np.float32],
+    ) -> None:
+        """Replace a file's chunks. The record is marked complete only after all writes land,
+        so an ingest killed half-way leaves a record that the next run cleans up."""
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+
+        with self._guard("write"):
+            self.delete_source(path)
+            self._put_source(SourceRecord(path, sha256, line_count, len(chunks), complete=False))
+            nodes: list[BaseNode] = []
+            for chunk, vector in zip(chunks, chunk_vectors, strict=True):
+                cid = chunk_id(path, sha256, chunk.index)
+                node = TextNode(
+                    id_=cid,
+                    text=chunk.text,
+                    embedding=[float(x) for x in vector],
+                    metadata={
+                        "source": path,
+                        "start_line": chunk.start_line,
+                        "end_line": chunk.end_line,
+                        "chunk_index": chunk.index,
+                        "sentences": _sentence_records(chunk),
+                    },
+                    excluded_embed_metadata_keys=["sentences"],
+                    excluded_llm_metadata_keys=["sentences"],
+                )
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=path)
+                nodes.append(node)
+            if nodes:
+                self.vector_store.add(nodes)
+            sentences: list[tuple[str, Sentence]] = [
+                (f"{chunk_id(path, sha256, c.index)}/{j}", s)
+                for c in chunks
+                for j, s in enumerate(c.sentences)
+            ]
+            if sentences:
+                self._sentences.add(
+                    ids=[sid for sid, _ in sentences],
+                    embeddings=sentence_vectors,
+                    documents=[s.text for _, s in sentences],
+                    metadatas=[{"source": path} for _ in sentences],
+                )
+            self._put_source(SourceRecord(path, sha256, line_count, len(chunks), complete=True))
+
+    # Reading for retrieval.
+    def count_chunks(self) -> int:
+        with self._guard("count"):
+            return int(self._chunks.count())
+
+    def query_chunks(self, vector: NDArray[np.float32], k: int) -> list[tuple[StoredChunk, float]]:
+        """The k chunks nearest to ``vector`` with their cosine similarity.
+
+        Reads the vector store's collection directly: rebuilding llama-index nodes from their
+        JSON metadata cost more than the nearest-neighbour search itself (see performance.md).
+        """
+        with self._guard("query"):
+            got = self.vector_store.client.query(
+                query_embeddings=[vector],
+                n_results=k,
+                include=["documents", "metadatas", "distances"],
+            )
+        return [
+            (_stored_chunk(cid, text, meta), 1.0 - float(distance))
+            for cid, text, meta, distance in zip(
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every chunk (for the lexical index), read page by page."""
+        chunks: list[StoredChunk] = []
+        with self._guard("read"):
+            offset = 0
+            while True:
+                got = self._chunks.get(
+                    include=["documents", "metadatas"], limit=_GET_PAGE, offset=offset
+                )
+                for cid, text, meta in zip(
+                    got["ids"], got["documents"], got["metadatas"], strict=True
+                ):
+                    chunks.append(_stored_chunk(cid, text, meta))
+                if len(got["ids"]) < _GET_PAGE:
+                    break
+                offset += _GET_PAGE
+        return chunks
+
+    def query_sentences(self, vector: NDArray[np.float32], k: int) -> list[tuple[str, float]]:
+        """Ids of the k sentences nearest to ``vector``, with cosine similarity."""
+        with self._guard("query sentences"):
+            got = self._sentences.query(
+                query_embeddings=[vector], n_results=k, include=["distances"]
+            )
+        return [
+            (sid, 1.0 - float(d)) for sid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        with self._guard("read sentences"):
+            got = self._sentences.get(ids=list(ids), include=["embeddings"])
+        return {
+            sid: np.asarray(vec, dtype=np.float32)
+            for sid, vec in zip(got["ids"], got["embeddings"], strict=True)
+        }
