@@ -25,9 +25,12 @@ def build_citation(
     number: int, chunk: StoredChunk, sentence: StoredSentence, score: float
 ) -> Citation | None:
     """A citation of ``sentence``, or None (logged) when its stored lines disagree with its text."""
-    offset = chunk.text.find(sentence.text)
+    offset = sentence.chunk_start
+    if offset < 0:  # built without offsets: its first occurrence
+        offset = chunk.text.find(sentence.text)
     consistent = (
         offset >= 0
+        and chunk.text[offset : offset + len(sentence.text)] == sentence.text
         and sentence.text.strip() == sentence.text
         and bool(sentence.text)
         and chunk.start_line + chunk.text.count("\n", 0, offset) == sentence.start_line
@@ -55,7 +58,9 @@ def build_citation(
 
 def quote_in_lines(citation: Citation, source: Source) -> bool:
     """Whether the quote is verbatim within the cited lines of the source file."""
-    if citation.source != source.path or citation.end_line > len(source.lines):
+    if citation.source != source.path:
+        return False
+    if not 1 <= citation.start_line <= citation.end_line <= len(source.lines):
         return False
     return bool(citation.quote) and citation.quote in source.span(
         citation.start_line, citation.end_line

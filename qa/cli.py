@@ -154,6 +154,81 @@ def ask(
         _print_answer(answer)
 
 
+@app.command("eval")
+def evaluate(
+    gold: Annotated[Path, typer.Option("--gold", help="Gold question set (JSON lines).")] = Path(
+        "eval/gold.jsonl"
+    ),
+    mode: Annotated[str, typer.Option("--mode", help="extractive or generative.")] = "extractive",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print all metrics as one JSON object.")
+    ] = False,
+    report_dir: Annotated[
+        Path, typer.Option("--report", help="Folder for the markdown and JSON reports.")
+    ] = Path("eval/reports"),
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="An earlier JSON report to compare with.")
+    ] = None,
+    thresholds_file: Annotated[
+        Path, typer.Option("--thresholds", help="The gate's thresholds (TOML).")
+    ] = Path("eval/thresholds.toml"),
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+) -> None:
+    """Score answers and citations against a gold set; exit 1 when a metric misses its threshold."""
+    from qa.evaluation import load_gold, load_thresholds, render_markdown, run_eval, write_reports
+    from qa.progress import progress_for
+
+    def work() -> tuple[str, list[str], dict[str, object]]:
+        from qa.engine import Engine
+        from qa.errors import InvalidQuestionError
+
+        if mode not in ("extractive", "generative"):
+            raise InvalidQuestionError(f"Unknown mode '{mode}'.", "Use extractive or generative.")
+        for path, what in ((gold, "gold set"), (thresholds_file, "thresholds file")):
+            if not path.is_file():
+                raise QAError(f"The {what} '{path}' does not exist.", "Pass its path (see --help).")
+        settings = _settings()
+        items = load_gold(gold)
+        thresholds = load_thresholds(thresholds_file)
+        engine = Engine.open(settings)
+        if engine.chunk_count == 0 and settings.corpus_dir.is_dir():
+            engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
+        k = top_k or settings.top_k
+        bar = progress_for(quiet=as_json)
+        bar.start(len(items), "Evaluating")
+        chosen: AnswerMode = mode  # type: ignore[assignment]
+        try:
+            report = run_eval(
+                items,
+                lambda q: engine.ask_with_evidence(q, top_k=k, mode=chosen),
+                chosen,
+                k,
+                on_progress=bar.advance,
+            )
+        finally:
+            bar.stop()
+        previous = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
+        problems = report.gate(thresholds)
+        markdown = render_markdown(report, previous, problems)
+        md_path, json_path = write_reports(report, report_dir, markdown)
+        summary: dict[str, object] = dict(report.metrics)
+        summary |= {
+            "gate": "pass" if not problems else "fail",
+            "gate_failures": problems,
+            "report": str(json_path),
+            "markdown": str(md_path),
+        }
+        return markdown, problems, summary
+
+    markdown, problems, summary = _run(as_json, work)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(markdown)
+    if problems:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

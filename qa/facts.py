@@ -134,9 +134,42 @@ def proper_names(sentence: str, exclude: str = "") -> list[str]:
     return names
 
 
+# A place is a name after a locative preposition: "from Baikonur", "at the Baikonur Cosmodrome".
+_PLACE = re.compile(
+    r"\b(?:from|at|in|near|to|toward|towards|outside|inside)\s+(?:the\s+)?"
+    r"((?:[A-Z][\w’'.-]*\w)(?:,?\s+[A-Z][\w’'.-]*\w)*)"
+)
+_NOT_PLACES = re.compile(
+    r"^(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
+
+
+def places(sentence: str, exclude: str = "") -> list[str]:
+    """Names that follow a locative preposition, minus those in ``exclude`` (the question)."""
+    excluded = set(words(exclude))
+    found = []
+    for match in _PLACE.finditer(sentence):
+        name = match.group(1)
+        if _NOT_PLACES.match(name) or all(w in excluded for w in words(name)):
+            continue
+        found.append(name)
+    return found
+
+
 def facts(sentence: str, answer_type: AnswerType, question: str = "") -> list[str]:
     """The facts of ``answer_type`` that ``sentence`` states and ``question`` does not."""
-    if answer_type in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
+    if answer_type is AnswerType.PLACE:
+        return places(sentence, exclude=question)
+    if answer_type is AnswerType.PERSON:
+        # A person has a full name ("Oleg Artemyev") or is named after "by" ("played by Peresild");
+        # a lone capitalised word is as likely an agency or a place ("Roscosmos").
+        return [
+            name
+            for name in proper_names(sentence, exclude=question)
+            if " " in name or re.search(rf"\bby\s+{re.escape(name)}\b", sentence)
+        ]
+    if answer_type is AnswerType.ENTITY:
         return proper_names(sentence, exclude=question)
     pattern = _PATTERNS.get(answer_type)
     if pattern is None:

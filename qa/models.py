@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 AnswerMode = Literal["extractive", "generative"]
 
@@ -18,6 +18,12 @@ class Citation(BaseModel):
     end_line: int = Field(ge=1, description="Last line holding the quote (inclusive).")
     quote: str = Field(description="Text copied verbatim from start_line..end_line.")
     score: float = Field(description="How strongly this passage supports the answer (0-1).")
+
+    @model_validator(mode="after")
+    def _lines_in_order(self) -> Citation:
+        if self.end_line < self.start_line:
+            raise ValueError("end_line must not be before start_line")
+        return self
 
 
 class Timings(BaseModel):

@@ -33,6 +33,8 @@ class Question:
     answer_type: AnswerType
     #: Stems of the content words, in order, without duplicates.
     terms: tuple[str, ...]
+    #: Stem of the noun a "what/which X ..." question asks about ("project"), if any.
+    focus: str | None = None
 
 
 def _rule(*alternatives: str) -> re.Pattern[str]:
@@ -121,6 +123,14 @@ def validate_question(text: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
 _WH_WORD = re.compile(r"\b(when|where|why|who|whom|whose|which|what|how)\b", re.I)
 
 
+# "What rival project was ...": the words between the wh-word and the verb name the thing asked.
+_FOCUS_NOUN = re.compile(
+    r"(?:what|which)\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+)\s+"
+    r"(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b",
+    re.I,
+)
+
+
 def _focus(text: str) -> str:
     """The question from its first wh-word on ("What animal ... when asked" asks "what")."""
     match = _WH_WORD.search(text)
@@ -130,17 +140,22 @@ def _focus(text: str) -> str:
 def analyse(text: str) -> Question:
     """Classify the expected answer and pick the content terms of a validated question."""
     answer_type = AnswerType.OTHER
-    focus = _focus(text)
+    focus_text = _focus(text)
     for pattern, kind in _TYPE_RULES:
-        if pattern.search(focus):
+        if pattern.search(focus_text):
             answer_type = kind
             break
-    if answer_type is AnswerType.OTHER and re.match(r"which\b", focus, re.I):
+    if answer_type is AnswerType.OTHER and re.match(r"which\b", focus_text, re.I):
         answer_type = AnswerType.ENTITY  # "Which spacecraft ...": a named thing
+    focus = None
+    head = _FOCUS_NOUN.match(focus_text)
+    if head:
+        focus_stems = stems(head.group(1))
+        focus = focus_stems[-1] if focus_stems else None
     seen: dict[str, None] = {}
     for stem in stems(text):
         seen.setdefault(stem, None)
     if not seen:  # a question of stop words only ("Who is he?"): keep them rather than nothing
         for word in words(text):
             seen.setdefault(word, None)
-    return Question(text=text, answer_type=answer_type, terms=tuple(seen))
+    return Question(text=text, answer_type=answer_type, terms=tuple(seen), focus=focus)

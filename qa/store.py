@@ -46,6 +46,9 @@ class StoredSentence:
     start_col: int
     end_col: int
     text: str
+    #: Offsets of ``text`` in its chunk's text (a sentence can repeat inside one chunk).
+    chunk_start: int = -1
+    chunk_end: int = -1
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,14 @@ def _sentence_records(chunk: Chunk) -> str:
 def _stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:
     sentences = tuple(
         StoredSentence(
-            id=f"{cid}/{j}", start_line=sl, end_line=el, start_col=sc, end_col=ec, text=text[a:b]
+            id=f"{cid}/{j}",
+            start_line=sl,
+            end_line=el,
+            start_col=sc,
+            end_col=ec,
+            text=text[a:b],
+            chunk_start=a,
+            chunk_end=b,
         )
         for j, (sl, el, sc, ec, a, b) in enumerate(json.loads(str(meta["sentences"])))
     )

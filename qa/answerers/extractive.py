@@ -30,6 +30,9 @@ from qa.models import AnswerMode, Citation
 from qa.questions import AnswerType, Question
 from qa.store import StoredChunk, StoredSentence
 
+_CRISP = frozenset(
+    {AnswerType.AGE, AnswerType.DATE, AnswerType.MONEY, AnswerType.NUMBER, AnswerType.DURATION}
+)
 _FULL_DATE = re.compile(r"[A-Za-z]{3,}\.?\s*\d{1,2}\b|\b\d{1,2}\s+[A-Z][a-z]{2,}")
 
 
@@ -58,12 +61,42 @@ class ScoredSentence:
 
 
 def _coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
-    """IDF-weighted share of ``terms`` found in ``text_stems``."""
+    """IDF-weighted share of ``terms`` found in ``text_stems``.
+
+    A word the corpus never uses can match no sentence. One stray such word ("rival" where the
+    text says "beat a Hollywood project") is forgiven and left to the embedding's sense of
+    meaning; a question mostly about such words ("box office", "soundtrack") is not.
+    """
     if not terms:
         return 0.0
+    unknown = [t for t in terms if not statistics.known(t)]
+    if len(unknown) * 3 <= len(terms):
+        terms = tuple(t for t in terms if statistics.known(t))
     total = sum(statistics.idf(t) for t in terms)
     found = sum(statistics.idf(t) for t in terms if t in text_stems)
     return found / total if total else 0.0
+
+
+# A sentence that opens with a pronoun leans on the one before it.
+_CONTINUES = re.compile(r"(?:They|He|She|It|This|These|Those|Their|His|Her|Its)\b")
+
+
+def _join(
+    chunk: StoredChunk, first: StoredSentence, second: StoredSentence
+) -> StoredSentence | None:
+    """The two consecutive sentences as one quotable span of the chunk."""
+    if first.chunk_start < 0 or second.chunk_end < 0:
+        return None
+    return StoredSentence(
+        id=f"{first.id}+",
+        start_line=first.start_line,
+        end_line=second.end_line,
+        start_col=first.start_col,
+        end_col=second.end_col,
+        text=chunk.text[first.chunk_start : second.chunk_end],
+        chunk_start=first.chunk_start,
+        chunk_end=second.chunk_end,
+    )
 
 
 def _worth_quoting(sentence: StoredSentence) -> bool:
@@ -87,7 +120,7 @@ class ExtractiveAnswerer(Answerer):
         self.max_citations = max_citations
 
     def score(self, evidence: Evidence) -> list[ScoredSentence]:
-        """Every quotable sentence of the evidence, best first."""
+        """Every quotable sentence of the evidence (with its continuation, if any), best first."""
         w = self.weights
         question = evidence.question
         scored: list[ScoredSentence] = []
@@ -96,28 +129,51 @@ class ExtractiveAnswerer(Answerer):
             chunk_stems = set(stems(hit.chunk.text))
             chunk_cover = _coverage(question.terms, chunk_stems, evidence.statistics)
             rank_signal = 1.0 / (1.0 + rank)
-            for sentence in hit.chunk.sentences:
-                vector = evidence.sentence_vectors.get(sentence.id)
-                if vector is None or not _worth_quoting(sentence) or sentence.text in seen_texts:
+            sentences = hit.chunk.sentences
+            meanings = [self._meaning(evidence, s.id) for s in sentences]
+            for position, sentence in enumerate(sentences):
+                meaning = meanings[position]
+                if meaning is None or not _worth_quoting(sentence) or sentence.text in seen_texts:
                     continue
                 seen_texts.add(sentence.text)  # repeated captions: quote the first only
-                cosine = float(np.dot(evidence.vector, vector))
-                meaning = min(
-                    1.0, max(0.0, (cosine - w.cosine_floor) / (w.cosine_ceiling - w.cosine_floor))
-                )
-                cover = _coverage(question.terms, set(stems(sentence.text)), evidence.statistics)
-                found = facts(sentence.text, question.answer_type, question.text)
-                kind = 1.0 if (found or question.answer_type is AnswerType.OTHER) else 0.0
-                score = (
-                    w.meaning * meaning
-                    + w.words * cover
-                    + w.chunk_words * chunk_cover
-                    + w.kind * kind
-                    + w.rank * rank_signal
-                )
-                scored.append(ScoredSentence(hit.chunk, sentence, score, meaning, cover, found))
+                units = [(sentence, meaning)]
+                following = sentences[position + 1] if position + 1 < len(sentences) else None
+                if following is not None and _CONTINUES.match(following.text):
+                    # "... a Hollywood project by Tom Cruise. They were planning a movie ...":
+                    # the second sentence only makes sense with the first; quote them together.
+                    pair = _join(hit.chunk, sentence, following)
+                    if pair is not None:
+                        units.append((pair, max(meaning, meanings[position + 1] or 0.0)))
+                for unit, unit_meaning in units:
+                    unit_stems = set(stems(unit.text))
+                    cover = _coverage(question.terms, unit_stems, evidence.statistics)
+                    found = facts(unit.text, question.answer_type, question.text)
+                    kind = 1.0 if found else 0.0
+                    if question.answer_type is AnswerType.OTHER:
+                        # No kind of fact to look for: look for the thing asked about, if named.
+                        named = question.focus is None or question.focus in unit_stems
+                        kind = 1.0 if named else 0.5
+                    score = (
+                        w.meaning * unit_meaning
+                        + w.words * cover
+                        + w.chunk_words * chunk_cover
+                        + w.kind * kind
+                        + w.rank * rank_signal
+                    )
+                    scored.append(
+                        ScoredSentence(hit.chunk, unit, score, unit_meaning, cover, found)
+                    )
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
+
+    def _meaning(self, evidence: Evidence, sentence_id: str) -> float | None:
+        """Question/sentence cosine, mapped from the model's narrow band onto 0..1."""
+        vector = evidence.sentence_vectors.get(sentence_id)
+        if vector is None:
+            return None
+        w = self.weights
+        cosine = float(np.dot(evidence.vector, vector))
+        return min(1.0, max(0.0, (cosine - w.cosine_floor) / (w.cosine_ceiling - w.cosine_floor)))
 
     def answer(self, evidence: Evidence) -> Draft:
         ranked = self.score(evidence)
@@ -139,7 +195,12 @@ class ExtractiveAnswerer(Answerer):
         self, best: ScoredSentence, rest: list[ScoredSentence], question: Question
     ) -> list[ScoredSentence]:
         """Strong sentences from other sources that state a different fact of the asked kind."""
-        floor = max(self.min_score, best.score - self.disagreement_margin)
+        # Crisp facts (ages, dates, amounts) disagree visibly even in a weaker sentence, as long
+        # as it is about the same thing (shares the question's words); names and reasons need
+        # a sentence nearly as strong as the best.
+        crisp = question.answer_type in _CRISP
+        margin = self.disagreement_margin * (2 if crisp else 1)
+        floor = max(self.min_score, best.score - margin)
         comparable = question.answer_type not in (AnswerType.OTHER,)
         if not comparable:
             return []
@@ -149,6 +210,8 @@ class ExtractiveAnswerer(Answerer):
             if candidate.score < floor or len(sides) + 1 >= self.max_citations:
                 break
             if candidate.chunk.source == best.chunk.source:
+                continue
+            if crisp and candidate.words < 0.5 * best.words:
                 continue
             if any(c.chunk.source == candidate.chunk.source for c in sides):
                 continue

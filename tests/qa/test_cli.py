@@ -1,0 +1,189 @@
+"""The real ``qa`` command, run as a subprocess against copies of the seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.citations import markers, quote_in_lines
+from qa.loading import Source, load_corpus
+from qa.models import Citation
+
+pytestmark = pytest.mark.slow
+
+LAUNCH = "When did the film crew launch to the ISS?"
+ANSWER_KEYS = {"question", "answer", "answered", "citations", "mode", "timings_ms"}
+_SCRIPT = Path(sys.executable).with_name("qa")
+QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "qa.cli"]
+
+
+def run_qa(
+    *args: str, index_dir: Path, corpus_dir: Path, cwd: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env |= {
+        "QA_INDEX_DIR": str(index_dir),
+        "QA_CORPUS_DIR": str(corpus_dir),
+        "ANONYMIZED_TELEMETRY": "False",
+        "HF_HUB_OFFLINE": "1",
+        "CI": "true",
+    }
+    return subprocess.run(
+        [*QA, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class Workspace:
+    """A copy of the seeds and an index folder, in a temporary working directory."""
+
+    def __init__(self, root: Path, seeds_dir: Path, files: list[str] | None = None) -> None:
+        self.root = root
+        self.corpus = root / "corpus"
+        self.index = root / "index"
+        self.corpus.mkdir(parents=True)
+        for path in sorted(seeds_dir.glob("*.txt")):
+            if files is None or path.name in files:
+                shutil.copy2(path, self.corpus / path.name)
+
+    def qa(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_qa(*args, index_dir=self.index, corpus_dir=self.corpus, cwd=self.root)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("cli"), seeds_dir)
+
+
+@pytest.fixture(scope="module")
+def ingested(workspace: Workspace) -> subprocess.CompletedProcess[str]:
+    """``qa ingest --json`` of the five seeds, run once; the ask tests use its index."""
+    return workspace.qa("ingest", "--json")
+
+
+@pytest.fixture(scope="module")
+def sources(seeds_dir: Path) -> dict[str, Source]:
+    return {s.path: s for s in load_corpus(seeds_dir).sources}
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_ingest_json_reports_the_five_seeds(
+    ingested: subprocess.CompletedProcess[str], seeds_dir: Path
+) -> None:
+    assert ingested.returncode == 0, ingested.stderr
+    out = ingested.stdout.strip()
+    assert len(out.splitlines()) == 1  # one JSON object, no progress bar or log lines
+    report = json.loads(out)
+    assert isinstance(report, dict)
+    assert report["added"] == sorted(p.name for p in seeds_dir.glob("*.txt"))
+    assert len(report["added"]) == 5
+    assert report["updated"] == report["removed"] == report["skipped"] == []
+    assert report["chunks_total"] == report["chunks_written"] > 0
+    no_traceback(ingested)
+
+
+def test_ask_json_prints_the_answer_contract(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, sources: dict[str, Source]
+) -> None:
+    assert ingested.returncode == 0
+    result = workspace.qa("ask", LAUNCH, "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == ANSWER_KEYS
+    assert answer["question"] == LAUNCH
+    assert answer["answered"] is True
+    assert answer["mode"] == "extractive"
+    assert "October 5" in answer["answer"]
+    citations = [Citation.model_validate(c) for c in answer["citations"]]
+    assert [c.id for c in citations] == list(range(1, len(citations) + 1))
+    assert set(markers(answer["answer"])) <= {c.id for c in citations}
+    assert all(quote_in_lines(c, sources[c.source]) for c in citations)
+    assert set(answer["timings_ms"]) == {"embed", "retrieve", "answer", "total"}
+    no_traceback(result)
+
+
+def test_ask_prints_sources_with_file_and_line(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, sources: dict[str, Source]
+) -> None:
+    assert ingested.returncode == 0
+    result = workspace.qa("ask", LAUNCH)
+    assert result.returncode == 0, result.stderr
+    assert "Sources:" in result.stdout
+    cited = re.findall(r"^\s+\[(\d+)\] (\S+\.txt):(\d+)(?:-(\d+))?\n\s+(.+)$", result.stdout, re.M)
+    assert cited, result.stdout
+    for _, path, start, end, quote in cited:
+        source = sources[path]
+        assert quote.strip() in source.span(int(start), int(end or start))
+    no_traceback(result)
+
+
+def test_empty_question_fails_cleanly(workspace: Workspace) -> None:
+    result = workspace.qa("ask", "")
+    assert result.returncode != 0
+    assert "question is empty" in result.stderr
+    assert result.stdout == ""
+    no_traceback(result)
+    as_json = workspace.qa("ask", "   ", "--json")
+    assert as_json.returncode != 0
+    assert json.loads(as_json.stdout)["error"]["code"] == "invalid_question"
+    no_traceback(as_json)
+
+
+def test_too_long_question_fails_cleanly(workspace: Workspace) -> None:
+    result = workspace.qa("ask", "x" * 2001)
+    assert result.returncode != 0
+    assert "2,001" in result.stderr
+    assert "2,000" in result.stderr
+    no_traceback(result)
+
+
+def test_ingest_of_a_missing_folder_names_it(workspace: Workspace, tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    result = run_qa(
+        "ingest",
+        str(missing),
+        index_dir=tmp_path / "index",
+        corpus_dir=workspace.corpus,
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    assert str(missing) in result.stderr
+    assert "does not exist" in result.stderr
+    no_traceback(result)
+
+
+def test_ask_with_an_empty_index_ingests_first(
+    tmp_path: Path, seeds_dir: Path, sources: dict[str, Source]
+) -> None:
+    # Two of the seeds (not five) keep this second full ingest short.
+    space = Workspace(
+        tmp_path, seeds_dir, files=["001_14ba5daab466d46c.txt", "004_b25d8b9e867eeac6.txt"]
+    )
+    result = space.qa("ask", LAUNCH, "--json")
+    assert result.returncode == 0, result.stderr
+    assert "indexing" in result.stderr
+    assert str(space.corpus) in result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == ANSWER_KEYS
+    assert answer["answered"] is True
+    citations = [Citation.model_validate(c) for c in answer["citations"]]
+    assert citations
+    assert {c.source for c in citations} <= {p.name for p in space.corpus.iterdir()}
+    assert all(quote_in_lines(c, sources[c.source]) for c in citations)
+    assert (space.index / "chroma.sqlite3").exists()
+    no_traceback(result)

@@ -1,0 +1,125 @@
+"""The gold sets are sound, scoring follows eval/README.md, and a bad answerer fails the gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa.answerers import Answerer, Draft, Evidence
+from qa.citations import build_citation
+from qa.engine import Engine
+from qa.evaluation import (
+    GoldQuestion,
+    Thresholds,
+    load_gold,
+    load_thresholds,
+    matches,
+    normalise,
+    run_eval,
+)
+from qa.loading import load_corpus
+
+REPO = Path(__file__).resolve().parents[2]
+GOLD_SETS = [REPO / "eval" / "gold.jsonl", REPO / "eval" / "dev.jsonl"]
+CATEGORIES = {
+    "launch",
+    "cast",
+    "plot",
+    "rival",
+    "production",
+    "training",
+    "conflict",
+    "unanswerable",
+    "paraphrase",
+    "background",
+}
+
+
+@pytest.mark.parametrize("path", GOLD_SETS, ids=lambda p: p.name)
+def test_every_evidence_line_exists_and_supports_its_answer(path: Path) -> None:
+    lines = {s.path: s.lines for s in load_corpus(REPO / "seeds").sources}
+    items = load_gold(path)
+    assert len({q.id for q in items}) == len(items), "ids must be unique"
+    for q in items:
+        assert q.category in CATEGORIES, q.id
+        if not q.answerable:
+            assert q.answers == [] and q.evidence == [], q.id
+            continue
+        assert q.answers and q.evidence, q.id
+        texts = []
+        for source, number in q.evidence_lines():
+            assert source in lines and 1 <= number <= len(lines[source]), (
+                f"{q.id}: {source}:{number}"
+            )
+            text = lines[source][number - 1]
+            # each line states at least one accepted answer of some group
+            assert any(normalise(a) in normalise(text) for g in q.answers for a in g), (
+                f"{q.id}: {source}:{number} supports none of {q.answers}"
+            )
+            texts.append(text)
+        assert matches(" ".join(texts), q.answers), q.id
+
+
+def test_gold_set_covers_the_required_categories() -> None:
+    items = load_gold(GOLD_SETS[0])
+    assert len(items) >= 45
+    counts = {c: sum(q.category == c for q in items) for c in CATEGORIES}
+    assert all(counts[c] >= 1 for c in CATEGORIES), counts
+    assert counts["unanswerable"] >= 8
+
+
+def test_matching_needs_every_group_and_any_alternative() -> None:
+    groups = [["36"], ["37"]]
+    assert matches("one says 36, another 37", groups)
+    assert not matches("she is 37", groups)
+    assert matches("Launch on Oct. 5", [["October 5", "Oct. 5"]])
+    assert matches("a 12‑day trip", [["12-day"]])  # non-breaking hyphen
+    assert matches("“Cinema isn’t sports”", [["cinema isn't sports"]])
+
+
+@given(st.text(max_size=80), st.text(min_size=1, max_size=10))
+def test_an_alternative_inside_the_text_always_matches(prefix: str, alternative: str) -> None:
+    assert matches(prefix + alternative + prefix, [[alternative]])
+
+
+def test_thresholds_file_holds_the_targets() -> None:
+    thresholds = load_thresholds(REPO / "eval" / "thresholds.toml")
+    assert thresholds == Thresholds(
+        answer_accuracy=0.90,
+        citation_precision=0.95,
+        citation_recall=0.90,
+        refusal_accuracy=0.85,
+        max_false_refusals=2,
+    )
+
+
+class FirstSentenceAnswerer(Answerer):
+    """Deliberately bad: always quotes the first sentence retrieved, never refuses."""
+
+    mode = "extractive"
+
+    def answer(self, evidence: Evidence) -> Draft:
+        chunk = evidence.chunks[0].chunk
+        citation = build_citation(1, chunk, chunk.sentences[0], 1.0)
+        assert citation is not None
+        return Draft(answer=f"{citation.quote} [1]", answered=True, citations=[citation])
+
+
+def test_a_bad_answerer_fails_the_gate(seed_engine: Engine) -> None:
+    gold: list[GoldQuestion] = load_gold(GOLD_SETS[0])[:30] + [
+        q for q in load_gold(GOLD_SETS[0]) if not q.answerable
+    ]
+    bad = Engine(
+        seed_engine.settings,
+        seed_engine.embedding,
+        seed_engine.store,
+        answerers={"extractive": FirstSentenceAnswerer()},
+    )
+    report = run_eval(gold, lambda q: bad.ask_with_evidence(q), "extractive", 5)
+    problems = report.gate(load_thresholds(REPO / "eval" / "thresholds.toml"))
+    assert report.metrics["refusal_accuracy"] == 0.0
+    assert any(p.startswith("refusal_accuracy") for p in problems)
+    assert any(p.startswith("answer_accuracy") for p in problems)

@@ -1,0 +1,50 @@
+"""The extractive answerer over the seeds: what it quotes, when it refuses, conflicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answerers.extractive import ExtractiveAnswerer
+from qa.engine import Engine
+
+
+def test_disagreeing_sources_are_both_cited(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("How old is the actress Yulia Peresild?")
+    assert answer.answered
+    assert "36" in answer.answer and "37" in answer.answer
+    assert "disagree" in answer.answer
+    cited = {(c.source, c.start_line) for c in answer.citations}
+    assert ("003_ef181be3a8506996.txt", 11) in cited
+    assert ("004_b25d8b9e867eeac6.txt", 26) in cited
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much did Challenge earn at the box office?",
+        "Who composed the soundtrack of Challenge?",
+        "What is the capital of Australia?",
+    ],
+)
+def test_refuses_what_the_sources_do_not_say(seed_engine: Engine, question: str) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.answered
+    assert answer.answer.startswith("The sources don't say.")
+
+
+def test_scores_are_ordered_and_bounded(seed_engine: Engine) -> None:
+    evidence, _ = seed_engine.retrieve("Who directs Challenge?")
+    ranked = ExtractiveAnswerer().score(evidence)
+    scores = [item.score for item in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    # repeated captions are quoted once
+    assert len({item.sentence.text for item in ranked}) == len(ranked)
+
+
+def test_threshold_decides_refusal(seed_engine: Engine) -> None:
+    evidence, _ = seed_engine.retrieve("Who directs Challenge?")
+    assert ExtractiveAnswerer(min_score=0.0).answer(evidence).answered
+    refused = ExtractiveAnswerer(min_score=1.0).answer(evidence)
+    assert not refused.answered
+    assert len(refused.citations) <= 2  # the closest passages considered

@@ -1,0 +1,69 @@
+"""Question validation and the kind of answer a question expects."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa.errors import InvalidQuestionError
+from qa.questions import AnswerType, analyse, validate_question
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_blank_questions_are_refused(text: str) -> None:
+    with pytest.raises(InvalidQuestionError, match="empty"):
+        validate_question(text)
+
+
+def test_long_question_is_refused_with_the_limit() -> None:
+    with pytest.raises(InvalidQuestionError, match="2,000"):
+        validate_question("x" * 2_001)
+    assert validate_question("x" * 2_000) == "x" * 2_000
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "lone \ud800 surrogate"])
+def test_nul_and_surrogates_are_refused(text: str) -> None:
+    with pytest.raises(InvalidQuestionError):
+        validate_question(text)
+
+
+def test_non_text_is_refused() -> None:
+    with pytest.raises(InvalidQuestionError):
+        validate_question(42)
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_validation_never_crashes_otherwise(text: str) -> None:
+    try:
+        assert validate_question(text) == text.strip()
+    except InvalidQuestionError as error:
+        assert error.message
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the film crew launch to the ISS?", AnswerType.DATE),
+        ("Who directs Challenge?", AnswerType.PERSON),
+        ("How old is the actress?", AnswerType.AGE),
+        ("How long will they stay on the station?", AnswerType.DURATION),
+        ("Where did the rocket lift off from?", AnswerType.PLACE),
+        ("Why does the cosmonaut need surgery?", AnswerType.REASON),
+        ("Which spacecraft carried them?", AnswerType.ENTITY),
+        ("What is the budget of the film?", AnswerType.MONEY),
+        ("How many films has she appeared in?", AnswerType.NUMBER),
+        ("What is the plot of the film?", AnswerType.OTHER),
+        # "when" in a later clause does not make it a date question
+        ("What did she say when asked about fear?", AnswerType.OTHER),
+    ],
+)
+def test_answer_type(question: str, kind: AnswerType) -> None:
+    assert analyse(question).answer_type is kind
+
+
+def test_terms_are_content_stems_without_duplicates() -> None:
+    question = analyse("When did the crew launch, and who launched them?")
+    assert "launch" in question.terms
+    assert "when" not in question.terms and "the" not in question.terms
+    assert len(question.terms) == len(set(question.terms))
