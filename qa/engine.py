@@ -31,6 +31,16 @@ from qa.retrieval import HybridRetriever, RetrievalMethod
 from qa.store import IndexStore
 
 
+def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
+    """llama-index falls back to OpenAI for its global LLM and embedding model; any code path
+    that reached for them would go to the network. Point both at offline components."""
+    from llama_index.core import Settings as LlamaIndexSettings
+    from llama_index.core.llms import MockLLM
+
+    LlamaIndexSettings.embed_model = embedding
+    LlamaIndexSettings.llm = MockLLM()
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
@@ -70,6 +80,7 @@ class Engine:
         settings = settings or get_settings()
         store = IndexStore(settings.index_dir, settings.collection_prefix)
         embedding = embedding or make_embedding(settings)
+        _pin_llama_index_defaults(embedding)
         return cls(settings, embedding, store, retrieval=retrieval)
 
     # Index management.
@@ -129,7 +140,9 @@ class Engine:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         if top_k is not None and not 1 <= top_k <= 50:
-            raise InvalidQuestionError(f"top_k must be between 1 and 50, not {top_k}.", "")
+            raise InvalidQuestionError(
+                f"top_k must be between 1 and 50, not {top_k}.", "Leave it out to use QA_TOP_K."
+            )
         chosen: AnswerMode = mode or self.default_mode
         answerer = self.answerers.get(chosen)
         if answerer is None:
