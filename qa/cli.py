@@ -99,8 +99,7 @@ def ingest(
             return
         if moved:
             print(f"Moved the previous index to {moved}")
-        for skipped in report.skipped:
-            print(f"Warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        # Skipped files were already reported as warnings by the loader, as they happened.
         print(
             f"Indexed {report.corpus}: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.repaired)} repaired, {len(report.removed)} removed, "
@@ -230,7 +229,7 @@ def evaluate(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         app()
     except ConfigError as error:  # raised before a command's own handler is in place

@@ -77,6 +77,19 @@ def _coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStat
     return found / total if total else 0.0
 
 
+def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]:
+    """The facts of a sentence that can contradict another's."""
+    if answer_type is AnswerType.DATE:
+        # Only full dates compare: "October 5, 2021" does not contradict "later in 2021".
+        chosen = [f for f in item.facts if _FULL_DATE.search(f)]
+    elif answer_type in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
+        # Full names only: a lone capitalised word ("RIA") is too weak to disagree with.
+        chosen = [f for f in item.facts if " " in f]
+    else:
+        chosen = item.facts
+    return {normalise_fact(f) for f in chosen}
+
+
 # A sentence that opens with a pronoun leans on the one before it.
 _CONTINUES = re.compile(r"(?:They|He|She|It|This|These|Those|Their|His|Her|Its)\b")
 
@@ -198,42 +211,30 @@ class ExtractiveAnswerer(Answerer):
         # Crisp facts (ages, dates, amounts) disagree visibly even in a weaker sentence, as long
         # as it is about the same thing (shares the question's words); names and reasons need
         # a sentence nearly as strong as the best.
+        if question.answer_type is AnswerType.OTHER:
+            return []  # no kind of fact to compare
         crisp = question.answer_type in _CRISP
         margin = self.disagreement_margin * (2 if crisp else 1)
         floor = max(self.min_score, best.score - margin)
-        comparable = question.answer_type not in (AnswerType.OTHER,)
-        if not comparable:
-            return []
-        known = {normalise_fact(f) for f in best.facts}
+        stated = _comparable_facts(best, question.answer_type)
         sides: list[ScoredSentence] = []
         for candidate in rest:
             if candidate.score < floor or len(sides) + 1 >= self.max_citations:
                 break
-            if candidate.chunk.source == best.chunk.source:
+            if candidate.chunk.source in {best.chunk.source, *(c.chunk.source for c in sides)}:
                 continue
             if crisp and candidate.words < 0.5 * best.words:
                 continue
-            if any(c.chunk.source == candidate.chunk.source for c in sides):
-                continue
-            if question.answer_type is AnswerType.DATE:
-                # Only full dates compare: "October 5, 2021" does not contradict "later in 2021".
-                found = {normalise_fact(f) for f in candidate.facts if _FULL_DATE.search(f)}
-                ours = {normalise_fact(f) for f in best.facts if _FULL_DATE.search(f)}
-                differs = bool(found) and bool(ours) and not (found & ours)
-            elif question.answer_type is AnswerType.REASON:
-                new = set(stems(candidate.sentence.text)) - set(stems(best.sentence.text))
-                differs = len(new) > len(set(stems(candidate.sentence.text))) * 0.6
-            elif question.answer_type in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
-                # Full names only: a lone capitalised word ("RIA") is too weak to disagree with.
-                found = {normalise_fact(f) for f in candidate.facts if " " in f}
-                ours = {normalise_fact(f) for f in best.facts if " " in f}
-                differs = bool(found) and bool(ours) and not (found & ours)
+            if question.answer_type is AnswerType.REASON:
+                # Reasons are not values: a sentence that is mostly new words gives another one.
+                theirs = set(stems(candidate.sentence.text))
+                differs = len(theirs - set(stems(best.sentence.text))) > 0.6 * len(theirs)
             else:
-                found = {normalise_fact(f) for f in candidate.facts}
-                differs = bool(found) and bool(known) and not (found & known)
+                found = _comparable_facts(candidate, question.answer_type)
+                differs = bool(found) and bool(stated) and not (found & stated)
+                stated |= found if differs else set()
             if differs:
                 sides.append(candidate)
-                known |= {normalise_fact(f) for f in candidate.facts}
         return sides
 
     def _cite(self, chosen: list[ScoredSentence]) -> list[Citation]:
@@ -245,7 +246,10 @@ class ExtractiveAnswerer(Answerer):
         return citations
 
     def _refusal(self, ranked: list[ScoredSentence]) -> Draft:
-        closest = self._cite(ranked[:2])
+        distinct: dict[tuple[str, int], ScoredSentence] = {}
+        for item in ranked:
+            distinct.setdefault((item.chunk.source, item.sentence.start_line), item)
+        closest = self._cite(list(distinct.values())[:2])
         text = NOT_IN_SOURCES
         if closest:
             text += " The closest passages are listed, but none of them answers the question."
