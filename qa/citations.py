@@ -26,8 +26,6 @@ def build_citation(
 ) -> Citation | None:
     """A citation of ``sentence``, or None (logged) when its stored lines disagree with its text."""
     offset = sentence.chunk_start
-    if offset < 0:  # built without offsets: its first occurrence
-        offset = chunk.text.find(sentence.text)
     consistent = (
         offset >= 0
         and chunk.text[offset : offset + len(sentence.text)] == sentence.text

@@ -47,8 +47,8 @@ class StoredSentence:
     end_col: int
     text: str
     #: Offsets of ``text`` in its chunk's text (a sentence can repeat inside one chunk).
-    chunk_start: int = -1
-    chunk_end: int = -1
+    chunk_start: int
+    chunk_end: int
 
 
 @dataclass(frozen=True)

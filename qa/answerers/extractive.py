@@ -94,12 +94,8 @@ def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]
 _CONTINUES = re.compile(r"(?:They|He|She|It|This|These|Those|Their|His|Her|Its)\b")
 
 
-def _join(
-    chunk: StoredChunk, first: StoredSentence, second: StoredSentence
-) -> StoredSentence | None:
+def _join(chunk: StoredChunk, first: StoredSentence, second: StoredSentence) -> StoredSentence:
     """The two consecutive sentences as one quotable span of the chunk."""
-    if first.chunk_start < 0 or second.chunk_end < 0:
-        return None
     return StoredSentence(
         id=f"{first.id}+",
         start_line=first.start_line,
@@ -139,26 +135,28 @@ class ExtractiveAnswerer(Answerer):
         scored: list[ScoredSentence] = []
         seen_texts: set[str] = set()
         for rank, hit in enumerate(evidence.chunks):
-            chunk_stems = set(stems(hit.chunk.text))
+            sentences = hit.chunk.sentences
+            # Stem each sentence once: a chunk is its sentences, a pair is two of them.
+            sentence_stems = [set(stems(s.text)) for s in sentences]
+            chunk_stems = set().union(*sentence_stems)
             chunk_cover = _coverage(question.terms, chunk_stems, evidence.statistics)
             rank_signal = 1.0 / (1.0 + rank)
-            sentences = hit.chunk.sentences
             meanings = [self._meaning(evidence, s.id) for s in sentences]
             for position, sentence in enumerate(sentences):
                 meaning = meanings[position]
                 if meaning is None or not _worth_quoting(sentence) or sentence.text in seen_texts:
                     continue
                 seen_texts.add(sentence.text)  # repeated captions: quote the first only
-                units = [(sentence, meaning)]
+                units = [(sentence, meaning, sentence_stems[position])]
                 following = sentences[position + 1] if position + 1 < len(sentences) else None
                 if following is not None and _CONTINUES.match(following.text):
                     # "... a Hollywood project by Tom Cruise. They were planning a movie ...":
                     # the second sentence only makes sense with the first; quote them together.
                     pair = _join(hit.chunk, sentence, following)
-                    if pair is not None:
-                        units.append((pair, max(meaning, meanings[position + 1] or 0.0)))
-                for unit, unit_meaning in units:
-                    unit_stems = set(stems(unit.text))
+                    pair_meaning = max(meaning, meanings[position + 1] or 0.0)
+                    pair_stems = sentence_stems[position] | sentence_stems[position + 1]
+                    units.append((pair, pair_meaning, pair_stems))
+                for unit, unit_meaning, unit_stems in units:
                     cover = _coverage(question.terms, unit_stems, evidence.statistics)
                     found = facts(unit.text, question.answer_type, question.text)
                     kind = 1.0 if found else 0.0
