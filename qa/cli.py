@@ -33,7 +33,8 @@ def _fail(error: QAError, as_json: bool) -> NoReturn:
         print(f"Error: {error.message}", file=sys.stderr)
         if error.hint:
             print(f"  {error.hint}", file=sys.stderr)
-    raise typer.Exit(code=2 if error.code in {"invalid_question", "invalid_config"} else 1)
+    usage = {"invalid_question", "invalid_request", "invalid_config"}
+    raise typer.Exit(code=2 if error.code in usage else 1)
 
 
 def _run(as_json: bool, action: Callable[[], T]) -> T:
@@ -129,15 +130,15 @@ def ask(
 
     def work() -> Answer:
         from qa.engine import Engine
-        from qa.errors import InvalidQuestionError
+        from qa.errors import InvalidRequestError
         from qa.progress import progress_for
         from qa.questions import validate_question
 
         settings = _settings()
         validate_question(question, settings.max_question_chars)
         if mode not in (None, "extractive", "generative"):
-            raise InvalidQuestionError(
-                f"Unknown mode '{mode}'.", "Use --mode extractive or --mode generative."
+            raise InvalidRequestError(
+                f"Unknown mode '{mode}'.", "Use --mode extractive or --mode generative.", "mode"
             )
         engine = Engine.open(settings)
         if engine.chunk_count == 0 and settings.corpus_dir.is_dir():
@@ -179,10 +180,12 @@ def evaluate(
 
     def work() -> tuple[str, list[str], dict[str, object]]:
         from qa.engine import Engine
-        from qa.errors import InvalidQuestionError
+        from qa.errors import InvalidRequestError
 
         if mode not in ("extractive", "generative"):
-            raise InvalidQuestionError(f"Unknown mode '{mode}'.", "Use extractive or generative.")
+            raise InvalidRequestError(
+                f"Unknown mode '{mode}'.", "Use extractive or generative.", "mode"
+            )
         for path, what in ((gold, "gold set"), (thresholds_file, "thresholds file")):
             if not path.is_file():
                 raise QAError(f"The {what} '{path}' does not exist.", "Pass its path (see --help).")
@@ -226,6 +229,29 @@ def evaluate(
         print(markdown)
     if problems:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (QA_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (QA_PORT, 8000).", min=1, max=65_535)
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Worker processes (QA_WORKERS, 1).", min=1, max=64),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (POST /ask, /docs, /healthz, /readyz, /metrics, /sources)."""
+
+    def work() -> None:
+        from service.server import serve as run_server
+
+        run_server(_settings(host=host, port=port, workers=workers))
+
+    _run(False, work)
 
 
 def main() -> None:

@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2_000, ge=10, le=100_000)
     answer_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    # HTTP service (`qa serve`).
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address `qa serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65_535)
+    workers: int = Field(default=1, ge=1, le=64)
+    api_key: SecretStr = Field(
+        default=SecretStr(""), description="When set, requests need `Authorization: Bearer <key>`."
+    )
+    cors_origins: str = Field(
+        default="", description="Comma-separated browser origins allowed to call the API."
+    )
+    max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
     @field_validator("embed_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -69,7 +82,29 @@ class Settings(BaseSettings):
             raise ValueError("QA_EMBED_BACKEND=openai needs QA_EMBED_URL and QA_EMBED_MODEL")
         if self.chunk_min_chars >= self.chunk_max_chars:
             raise ValueError("QA_CHUNK_MIN_CHARS must be below QA_CHUNK_MAX_CHARS")
+        key = self.api_key.get_secret_value()
+        if key and (len(key) < 16 or key != key.strip()):
+            raise ValueError(
+                "QA_API_KEY must be at least 16 characters with no surrounding spaces "
+                "(e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+            )
         return self
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _split(value):
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"'{origin}' is not an origin like https://example.com")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.rstrip("/") for origin in _split(self.cors_origins)]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -16,19 +16,26 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answerers import Answerer, Evidence
 from qa.answerers.extractive import ExtractiveAnswerer
 from qa.config import Settings, configure_offline_environment, get_settings
 from qa.embeddings import QAEmbedding, make_embedding
-from qa.errors import EmptyIndexError, InvalidQuestionError
+from qa.errors import (
+    EmptyIndexError,
+    InvalidRequestError,
+    SourceChangedError,
+    SourceNotFoundError,
+)
 from qa.ingest import IngestReport, ingest_corpus
+from qa.loading import Source, read_document
 from qa.models import Answer, AnswerMode, Timings
 from qa.progress import Progress
 from qa.questions import analyse, validate_question
 from qa.retrieval import HybridRetriever, RetrievalMethod
-from qa.store import IndexStore
+from qa.store import IndexStore, SourceRecord
 
 
 def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
@@ -43,6 +50,32 @@ def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the engine is serving: shown by readiness checks and metrics."""
+
+    sources: int
+    chunks: int
+    embedding_model: str
+    index_dir: str
+
+    @property
+    def ready(self) -> bool:
+        return self.chunks > 0
+
+
+@dataclass(frozen=True)
+class SourceLines:
+    """Lines start_line..end_line of an indexed file, as they were indexed."""
+
+    source: str
+    sha256: str
+    line_count: int
+    start_line: int
+    end_line: int
+    lines: tuple[str, ...]
 
 
 class Engine:
@@ -66,6 +99,7 @@ class Engine:
         self.default_mode: AnswerMode = "extractive"
         self._reload_lock = threading.Lock()
         store.check_embedding_model(embedding.model_id)
+        self._fingerprint = self._index_fingerprint()
         self.retriever = HybridRetriever(store, retrieval)
 
     @classmethod
@@ -91,7 +125,83 @@ class Engine:
     def reload(self) -> None:
         """Rebuild the lexical index from the store (after an ingest)."""
         with self._reload_lock:
+            self._fingerprint = self._index_fingerprint()
             self.retriever = HybridRetriever(self.store, self.retrieval_method)
+
+    def _index_fingerprint(self) -> frozenset[tuple[str, str, bool]]:
+        return frozenset((r.path, r.sha256, r.complete) for r in self.store.sources().values())
+
+    def refresh(self) -> bool:
+        """Reload when another process (``qa ingest``) changed the index; True if it did.
+
+        Costs one read of the small sources collection, so a long-running service can call it
+        from its readiness check.
+        """
+        if self._index_fingerprint() == self._fingerprint:
+            return False
+        self.reload()
+        return True
+
+    def status(self) -> IndexStatus:
+        return IndexStatus(
+            sources=len(self._fingerprint),
+            chunks=self.retriever.chunk_count,
+            embedding_model=self.embedding.model_id,
+            index_dir=str(self.settings.index_dir),
+        )
+
+    def sources(self) -> list[SourceRecord]:
+        """The indexed files, by path."""
+        return sorted(self.store.sources().values(), key=lambda record: record.path)
+
+    def source_lines(
+        self, path: str, start_line: int | None = None, end_line: int | None = None
+    ) -> SourceLines:
+        """Lines of an indexed file, so that a citation can be shown in context or linked to.
+
+        Only files in the index can be read (never an arbitrary path), and only while the file
+        on disk still matches what was indexed: otherwise citations' line numbers may be wrong.
+        """
+        record = self.store.sources().get(path)
+        if record is None or not record.complete:
+            raise SourceNotFoundError(
+                f"'{path}' is not in the index.", "GET /sources lists the indexed files."
+            )
+        loaded = read_document(self.settings.corpus_dir / path, path)
+        if not isinstance(loaded, Source):
+            raise SourceChangedError(
+                f"'{path}' is in the index but can no longer be read from the corpus folder "
+                f"({loaded.reason}).",
+                "Restore the file, or run `qa ingest` to drop it from the index.",
+            )
+        if loaded.sha256 != record.sha256:
+            raise SourceChangedError(
+                f"'{path}' has changed since it was indexed, so cited line numbers may not match.",
+                "Run `qa ingest` to index the new version.",
+            )
+        count = len(loaded.lines)
+        start = start_line or 1
+        end = end_line or count
+        if not 1 <= start <= count:
+            raise InvalidRequestError(
+                f"start must be between 1 and {count} (the file's last line), not {start}.",
+                "Leave it out to start at line 1.",
+                field="start",
+            )
+        if not start <= end <= count:
+            raise InvalidRequestError(
+                f"end must be between start ({start}) and {count} (the last line), not {end}.",
+                "Leave it out to read to the end of the file.",
+                field="end",
+            )
+        return SourceLines(
+            source=path,
+            sha256=record.sha256,
+            line_count=count,
+            start_line=start,
+            end_line=end,
+            lines=loaded.lines[start - 1 : end],
+        )
 
     def ingest(self, root: Path | None = None, progress: Progress | None = None) -> IngestReport:
         report = ingest_corpus(
@@ -140,15 +250,18 @@ class Engine:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         if top_k is not None and not 1 <= top_k <= 50:
-            raise InvalidQuestionError(
-                f"top_k must be between 1 and 50, not {top_k}.", "Leave it out to use QA_TOP_K."
+            raise InvalidRequestError(
+                f"top_k must be between 1 and 50, not {top_k}.",
+                "Leave it out to use QA_TOP_K.",
+                field="top_k",
             )
         chosen: AnswerMode = mode or self.default_mode
         answerer = self.answerers.get(chosen)
         if answerer is None:
-            raise InvalidQuestionError(
+            raise InvalidRequestError(
                 f"The '{chosen}' answer mode is not configured.",
                 "Use mode 'extractive', or configure an LLM for 'generative' (see .env.example).",
+                field="mode",
             )
         evidence, timings = self.retrieve(text, top_k)
         answer_started = time.perf_counter()

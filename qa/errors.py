@@ -9,10 +9,12 @@ class QAError(Exception):
     #: Short machine-readable code, shared by the CLI (--json) and the HTTP service.
     code = "qa_error"
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: The request field at fault, when there is one (shown by the HTTP service).
+        self.field = field
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
@@ -20,6 +22,22 @@ class QAError(Exception):
 
 class InvalidQuestionError(QAError):
     code = "invalid_question"
+
+
+class InvalidRequestError(QAError):
+    """A request option (not the question) is out of range."""
+
+    code = "invalid_request"
+
+
+class SourceNotFoundError(QAError):
+    code = "source_not_found"
+
+
+class SourceChangedError(QAError):
+    """The file on disk no longer matches what was indexed, so its line numbers may not either."""
+
+    code = "source_changed"
 
 
 class CorpusNotFoundError(QAError):

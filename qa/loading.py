@@ -114,6 +114,23 @@ def iter_document_paths(root: Path) -> Iterator[Path]:
             yield path
 
 
+def read_document(path: Path, rel: str) -> Source | SkippedFile:
+    """One document as a Source, or why it cannot be used."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return SkippedFile(rel, f"larger than {MAX_FILE_BYTES} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        return SkippedFile(rel, f"unreadable ({exc.strerror or exc})")
+    text = decode_document(data)
+    if text is None:
+        return SkippedFile(rel, "binary or not UTF-8 text")
+    if not text.strip():
+        return SkippedFile(rel, "empty")
+    return Source.from_text(rel, text, hashlib.sha256(data).hexdigest())
+
+
 def load_corpus(root: Path) -> Corpus:
     """Read every document under ``root``. Unreadable files are skipped and reported."""
     if not root.exists():
@@ -129,24 +146,11 @@ def load_corpus(root: Path) -> Corpus:
     sources: list[Source] = []
     skipped: list[SkippedFile] = []
     for path in iter_document_paths(root):
-        rel = path.relative_to(root).as_posix()
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                skipped.append(SkippedFile(rel, f"larger than {MAX_FILE_BYTES} bytes"))
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            skipped.append(SkippedFile(rel, f"unreadable ({exc.strerror or exc})"))
-            continue
-        text = decode_document(data)
-        if text is None:
-            skipped.append(SkippedFile(rel, "binary or not UTF-8 text"))
-            continue
-        if not text.strip():
-            skipped.append(SkippedFile(rel, "empty"))
-            continue
-        sources.append(Source.from_text(rel, text, hashlib.sha256(data).hexdigest()))
+        loaded = read_document(path, path.relative_to(root).as_posix())
+        if isinstance(loaded, Source):
+            sources.append(loaded)
+        else:
+            skipped.append(loaded)
     for item in skipped:
         logger.warning("Skipped %s: %s", item.path, item.reason)
     return Corpus(root=root, sources=sources, skipped=skipped)

@@ -97,25 +97,31 @@ _TYPE_RULES: list[tuple[re.Pattern[str], AnswerType]] = [
 def validate_question(text: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
     """The question stripped of outer whitespace, or an InvalidQuestionError saying what to fix."""
     if not isinstance(text, str):
-        raise InvalidQuestionError("The question must be text.", "Send a string.")
+        raise InvalidQuestionError("The question must be text.", "Send a string.", field="question")
     stripped = text.strip()
     if not stripped:
         raise InvalidQuestionError(
-            "The question is empty.", 'Ask something, e.g. "When did the crew launch?"'
+            "The question is empty.",
+            'Ask something, e.g. "When did the crew launch?"',
+            field="question",
         )
     if len(stripped) > max_chars:
         raise InvalidQuestionError(
             f"The question is {len(stripped):,} characters long; the limit is {max_chars:,}.",
             "Shorten it to the question itself.",
+            field="question",
         )
     if "\x00" in stripped:
-        raise InvalidQuestionError("The question contains a NUL character.", "Remove it.")
+        raise InvalidQuestionError(
+            "The question contains a NUL character.", "Remove it.", field="question"
+        )
     try:
         stripped.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidQuestionError(
             "The question is not valid Unicode text (it holds a lone surrogate).",
             "Send it as UTF-8 text.",
+            field="question",
         ) from None
     return stripped
 

@@ -1,0 +1,108 @@
+"""Typed dependencies of the routes: the engine, the settings and the API-key check."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from qa.config import Settings
+from qa.engine import Engine
+from qa.errors import QAError
+from service.errors import ApiError
+from service.metrics import ServiceMetrics
+
+logger = logging.getLogger("service.engine")
+
+
+class EngineSlot:
+    """The engine, loaded once at start-up; or the reason it could not be, retried now and then.
+
+    The service starts even when the index cannot be opened (corrupt, built with another
+    model): /healthz says the process lives, /readyz and /ask say what is wrong and what to do.
+    """
+
+    RETRY_AFTER_S = 10.0
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.error: QAError | None = None
+        self._lock = threading.Lock()
+        self._last_try = 0.0
+
+    def load(self) -> None:
+        from qa.engine import Engine
+
+        with self._lock:
+            self._last_try = time.monotonic()
+            try:
+                self.engine = Engine.open(self.settings)
+                self.error = None
+            except QAError as exc:
+                self.error = exc
+                logger.error("engine not loaded: %s %s", exc.message, exc.hint)
+
+    def get(self) -> Engine:
+        if self.engine is None and time.monotonic() - self._last_try > self.RETRY_AFTER_S:
+            self.load()
+        if self.engine is None:
+            raise self.error or ApiError(
+                503, "not_ready", "The service is still starting.", "Retry in a few seconds."
+            )
+        return self.engine
+
+
+def get_slot(request: Request) -> EngineSlot:
+    slot: EngineSlot = request.app.state.engine_slot
+    return slot
+
+
+def get_engine(slot: Annotated[EngineSlot, Depends(get_slot)]) -> Engine:
+    return slot.get()
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="Needed on every route but /healthz and /readyz when QA_API_KEY is set.",
+)
+
+
+def require_api_key(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = settings.api_key.get_secret_value()
+    if not expected:
+        return
+    given = credentials.credentials if credentials else ""
+    # Constant time, so the key cannot be guessed byte by byte from response times.
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8")):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "A valid API key is needed." if given else "This service needs an API key.",
+            "Send the header 'Authorization: Bearer <key>' with the key in QA_API_KEY.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+Authorized = Depends(require_api_key)

@@ -1,0 +1,114 @@
+"""Request and response bodies of the HTTP API (the answer itself is ``qa.models.Answer``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.models import AnswerMode
+
+EXAMPLE_QUESTION = "Who directs Challenge?"
+
+EXAMPLE_ANSWER: dict[str, Any] = {
+    "question": EXAMPLE_QUESTION,
+    "answer": "Directed by Klim Shipenko — the filmmaker behind Russia’s highest-grossing film "
+    "of all time, ... who is sent to save the life of a cosmonaut. [1]",
+    "answered": True,
+    "citations": [
+        {
+            "id": 1,
+            "source": "003_ef181be3a8506996.txt",
+            "start_line": 15,
+            "end_line": 15,
+            "quote": "Directed by Klim Shipenko — the filmmaker behind Russia’s highest-grossing "
+            "film of all time, ... who is sent to save the life of a cosmonaut.",
+            "score": 0.82,
+        }
+    ],
+    "mode": "extractive",
+    "timings_ms": {"embed": 11.4, "retrieve": 4.9, "answer": 1.3, "total": 17.9},
+}
+
+
+class AskRequest(BaseModel):
+    """A question. Unknown fields are refused, so that a misspelt option is not silently ignored."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": EXAMPLE_QUESTION},
+                {"question": "When did the film crew launch to the ISS?", "top_k": 5},
+            ]
+        },
+    )
+
+    question: str = Field(
+        description="The question, 1 to 2,000 characters (QA_MAX_QUESTION_CHARS) of text.",
+        examples=[EXAMPLE_QUESTION],
+    )
+    top_k: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        strict=True,
+        description="Passages to retrieve (1-50); QA_TOP_K when left out.",
+    )
+    mode: AnswerMode | None = Field(
+        default=None,
+        description="`extractive` (default; quotes the sources) or `generative` (needs an LLM).",
+    )
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="The request field at fault, e.g. `question` or `body`.")
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. `invalid_question`.")
+    message: str = Field(description="What went wrong.")
+    hint: str = Field(description="What to do about it.")
+    field: str | None = Field(default=None, description="The request field at fault, if any.")
+    details: list[ErrorDetail] = Field(default_factory=list)
+    request_id: str = Field(description="Also sent as the X-Request-ID header; quote it in bugs.")
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns, whatever the status."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    ready: bool
+    sources: int = Field(description="Files in the index.")
+    chunks: int = Field(description="Chunks in the index.")
+    embedding_model: str
+    reason: str | None = Field(default=None, description="Why the service is not ready.")
+    hint: str | None = None
+
+
+class SourceInfo(BaseModel):
+    source: str = Field(description="Path relative to the corpus folder, as cited.")
+    sha256: str = Field(description="SHA-256 of the file's bytes when it was indexed.")
+    line_count: int
+    chunk_count: int
+
+
+class SourceList(BaseModel):
+    sources: list[SourceInfo]
+
+
+class SourceLinesResponse(BaseModel):
+    source: str
+    sha256: str
+    line_count: int
+    start_line: int
+    end_line: int
+    lines: list[str] = Field(description="Lines start_line..end_line, without line terminators.")

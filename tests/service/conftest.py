@@ -1,0 +1,146 @@
+"""Fixtures for the HTTP service: the real app over the session's seed index, and a way to
+run `qa serve` as a real uvicorn server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from qa.config import Settings
+from qa.engine import Engine
+from service.app import create_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_API_KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def seed_settings(seed_engine: Engine) -> Settings:
+    return seed_engine.settings
+
+
+@pytest.fixture(scope="session")
+def seed_app(seed_engine: Engine) -> FastAPI:
+    """The app over the session's seed index (no API key, no CORS)."""
+    return create_app(seed_engine.settings, engine=seed_engine)
+
+
+@pytest.fixture(scope="session")
+def client(seed_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(seed_app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+AppFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_with(seed_engine: Engine) -> Iterator[AppFactory]:
+    """``client_with(api_key=..., cors_origins=...)``: a client of an app with other settings
+    over the same seed engine."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: object) -> TestClient:
+        settings = seed_engine.settings.model_copy(update=overrides)
+        test_client = TestClient(
+            create_app(settings, engine=seed_engine), raise_server_exceptions=False
+        )
+        test_client.__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield make
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def start_server(
+    index_dir: Path,
+    corpus_dir: Path,
+    log_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    wait_ready: bool = True,
+) -> RunningServer:
+    """`qa serve` in a subprocess on a free port; returns once /healthz (or /readyz) is 200."""
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("QA_")},
+        "QA_INDEX_DIR": str(index_dir),
+        "QA_CORPUS_DIR": str(corpus_dir),
+        **(env or {}),
+    }
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), *args],
+        cwd=log_path.parent,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    probe = "/readyz" if wait_ready else "/healthz"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"qa serve exited {process.returncode}: {log_path.read_text()}")
+        try:
+            if httpx.get(url + probe, timeout=2).status_code == 200:
+                return RunningServer(process, url, log_path)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"qa serve did not become ready: {log_path.read_text()}")
+
+
+def stop_server(server: RunningServer) -> int:
+    server.process.terminate()
+    try:
+        return server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        return server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def seed_server(
+    seed_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """One real `qa serve` (uvicorn, one worker) over the session's seed index.
+
+    Chroma's embedded store is read by this process and the server at once; only reads happen
+    while it runs."""
+    folder = tmp_path_factory.mktemp("seed-server")
+    server = start_server(
+        seed_engine.settings.index_dir, seed_engine.settings.corpus_dir, folder / "serve.log"
+    )
+    yield server
+    stop_server(server)
