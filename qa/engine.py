@@ -24,6 +24,7 @@ from qa.answerers.extractive import ExtractiveAnswerer
 from qa.config import Settings, configure_offline_environment, get_settings
 from qa.embeddings import QAEmbedding, make_embedding
 from qa.errors import (
+    CorruptIndexError,
     EmptyIndexError,
     InvalidRequestError,
     SourceChangedError,
@@ -98,6 +99,9 @@ class Engine:
         }
         self.default_mode: AnswerMode = "extractive"
         self._reload_lock = threading.Lock()
+        #: How often ``ask`` checks whether another process changed the index.
+        self.refresh_interval_s = 2.0
+        self._checked_at = time.monotonic()
         store.check_embedding_model(embedding.model_id)
         self._fingerprint = self._index_fingerprint()
         self.retriever = HybridRetriever(store, retrieval)
@@ -131,16 +135,22 @@ class Engine:
     def _index_fingerprint(self) -> frozenset[tuple[str, str, bool]]:
         return frozenset((r.path, r.sha256, r.complete) for r in self.store.sources().values())
 
-    def refresh(self) -> bool:
-        """Reload when another process (``qa ingest``) changed the index; True if it did.
+    def refresh(self, force: bool = False) -> bool:
+        """Pick up an index that another process (``qa ingest``) changed; True if it did.
 
-        Costs one read of the small sources collection, so a long-running service can call it
-        from its readiness check.
+        Costs one read of the small sources collection, so ``ask`` calls it every
+        ``refresh_interval_s`` and a service can call it from its readiness check. A change
+        reopens the store: Chroma's client does not see another process's new vectors.
         """
-        if self._index_fingerprint() == self._fingerprint:
-            return False
-        self.reload()
-        return True
+        with self._reload_lock:
+            self._checked_at = time.monotonic()
+            if not force and self._index_fingerprint() == self._fingerprint:
+                return False
+            self.store = self.store.reopen()
+            self.store.check_embedding_model(self.embedding.model_id)
+            self._fingerprint = self._index_fingerprint()
+            self.retriever = HybridRetriever(self.store, self.retrieval_method)
+            return True
 
     def status(self) -> IndexStatus:
         return IndexStatus(
@@ -215,6 +225,8 @@ class Engine:
     def retrieve(self, question: str, top_k: int | None = None) -> tuple[Evidence, Timings]:
         """Evidence for a validated question: ranked chunks and their sentences' vectors."""
         k = top_k or self.settings.top_k
+        if time.monotonic() - self._checked_at > self.refresh_interval_s:
+            self.refresh()
         retriever = self.retriever
         if retriever.chunk_count == 0:
             raise EmptyIndexError(
@@ -226,7 +238,7 @@ class Engine:
         embedded = time.perf_counter()
         chunks = retriever.retrieve(question, vector, k)
         sentence_ids = [s.id for hit in chunks for s in hit.chunk.sentences]
-        vectors = self.store.sentence_vectors(sentence_ids) if sentence_ids else {}
+        vectors = retriever.store.sentence_vectors(sentence_ids) if sentence_ids else {}
         retrieved = time.perf_counter()
         evidence = Evidence(
             question=analyse(question),
@@ -263,7 +275,13 @@ class Engine:
                 "Use mode 'extractive', or configure an LLM for 'generative' (see .env.example).",
                 field="mode",
             )
-        evidence, timings = self.retrieve(text, top_k)
+        try:
+            evidence, timings = self.retrieve(text, top_k)
+        except CorruptIndexError:
+            # Another process may have rewritten the index under this one's Chroma client: one
+            # retry on a fresh client; a really corrupt index fails again and is reported.
+            self.refresh(force=True)
+            evidence, timings = self.retrieve(text, top_k)
         answer_started = time.perf_counter()
         draft = answerer.answer(evidence)
         finished = time.perf_counter()

@@ -132,6 +132,21 @@ class IndexStore:
 
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
 
+    def reopen(self) -> IndexStore:
+        """A new store on the same folder, with a fresh Chroma client.
+
+        chromadb keeps one client per folder per process, and that client does not see vector
+        segments another process (``qa ingest``) wrote after it opened them: its queries then
+        fail. The old client is dropped from chromadb's cache but not stopped, so queries in
+        flight on it can finish.
+        """
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(self.location, None)
+            SharedSystemClient._identifier_to_refcount.pop(self.location, None)
+        return IndexStore(Path(self.location), self.prefix)
+
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
         """Turn Chroma's low-level failures into an error that says what to do."""

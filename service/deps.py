@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from qa.config import Settings
 from qa.engine import Engine
@@ -58,21 +59,25 @@ class EngineSlot:
         return self.engine
 
 
-def get_slot(request: Request) -> EngineSlot:
+# Dependencies are async (they do not block) so that FastAPI does not send each one through the
+# thread pool.
+async def get_slot(request: Request) -> EngineSlot:
     slot: EngineSlot = request.app.state.engine_slot
     return slot
 
 
-def get_engine(slot: Annotated[EngineSlot, Depends(get_slot)]) -> Engine:
-    return slot.get()
+async def get_engine(slot: Annotated[EngineSlot, Depends(get_slot)]) -> Engine:
+    if slot.engine is not None:
+        return slot.engine
+    return await run_in_threadpool(slot.get)  # may retry opening the index
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_metrics(request: Request) -> ServiceMetrics:
+async def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
 
@@ -83,7 +88,7 @@ _bearer = HTTPBearer(
 )
 
 
-def require_api_key(
+async def require_api_key(
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

