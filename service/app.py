@@ -9,10 +9,12 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -117,9 +119,14 @@ def _add_docs(app: FastAPI) -> None:
     assets = Path(swagger_ui.__file__).parent / "static"
     app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
 
+    schema = app.openapi()
+    if not app.state.settings.api_key.get_secret_value():
+        # Without a key no route asks for credentials: the published schema must not either.
+        schema = _without_security(schema)
+
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Authorized])
     async def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(schema)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Authorized])
     async def docs() -> HTMLResponse:
@@ -133,3 +140,13 @@ def _add_docs(app: FastAPI) -> None:
         )
 
     _ = (openapi, docs)
+
+
+def _without_security(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(schema)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            operation.pop("security", None)
+            operation.get("responses", {}).pop("401", None)
+    schema.get("components", {}).pop("securitySchemes", None)
+    return schema

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from qa.errors import QAError
 from service.schemas import ErrorBody, ErrorDetail, ErrorResponse
@@ -168,6 +169,10 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
             headers=headers,
         )
     if status == 405:
+        # Starlette's Allow names only the first route on the path; GET and POST /ask are two.
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
         return error_response(
             request,
             405,
@@ -206,6 +211,23 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
         "See /docs for how to call this route.",
         headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    pending: list[Any] = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        # FastAPI wraps each included router; the service's routers have no prefix, so the
+        # routes inside match the request's path as they are.
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            pending.extend(inner.routes)
+            continue
+        match, _ = route.matches(request.scope)
+        if match in (Match.FULL, Match.PARTIAL):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,7 @@ from qa.errors import QAError
 from service.deps import Authorized, EngineSlot, MetricsDep, get_slot
 from service.errors import ApiError
 from service.metrics import CONTENT_TYPE_LATEST
-from service.schemas import Health, Readiness
+from service.schemas import ErrorResponse, Health, Readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -73,7 +73,10 @@ async def readyz(slot: Annotated[EngineSlot, Depends(get_slot)], metrics: Metric
     summary="Prometheus metrics",
     dependencies=[Authorized],
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text format 0.0.4."}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text format 0.0.4."},
+        401: {"model": ErrorResponse, "description": "QA_API_KEY is set and the key is missing."},
+    },
 )
 async def metrics_endpoint(metrics: MetricsDep) -> Response:
     """Requests by route and status, latency histograms, answered vs refused, index size."""

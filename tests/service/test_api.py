@@ -307,11 +307,30 @@ def test_without_an_api_key_every_route_is_open(client: TestClient, method: str,
     assert _call(client, method, path).status_code == 200
 
 
-def test_openapi_declares_the_bearer_scheme(client: TestClient) -> None:
-    schema = client.get("/openapi.json").json()
+def test_openapi_declares_the_bearer_scheme_only_with_a_key(
+    client: TestClient, client_with: Callable[..., TestClient]
+) -> None:
+    keyed = client_with(api_key=TEST_API_KEY)
+    auth = {"authorization": f"Bearer {TEST_API_KEY}"}
+    schema = keyed.get("/openapi.json", headers=auth).json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert {"HTTPBearer": []} in schema["paths"]["/ask"]["post"]["security"]
+    assert "401" in schema["paths"]["/ask"]["post"]["responses"]
     assert "security" not in schema["paths"]["/healthz"]["get"]
+    # Without a key no route asks for one, and the schema says so.
+    open_schema = client.get("/openapi.json").json()
+    assert "securitySchemes" not in open_schema.get("components", {})
+    assert all(
+        "security" not in operation and "401" not in operation["responses"]
+        for operations in open_schema["paths"].values()
+        for operation in operations.values()
+    )
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.delete("/ask")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
 
 
 # CORS.
@@ -539,5 +558,8 @@ def test_openapi_has_request_and_response_examples(client: TestClient) -> None:
     assert (
         "Shipenko" in post["responses"]["200"]["content"]["application/json"]["example"]["answer"]
     )
-    for status in ("400", "401", "413", "415", "422", "503"):
+    for status in ("400", "413", "415", "422", "503"):
         assert status in post["responses"]
+    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorResponse"
+    )
