@@ -17,17 +17,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from qa.config import Settings, load_settings
+from qa.config import load_settings
 from qa.engine import Engine
 from service.app import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEST_API_KEY = "test-key-0123456789abcdef"
-
-
-@pytest.fixture(scope="session")
-def seed_settings(seed_engine: Engine) -> Settings:
-    return seed_engine.settings
 
 
 @pytest.fixture(scope="session")
