@@ -60,7 +60,6 @@ class IndexStatus:
     sources: int
     chunks: int
     embedding_model: str
-    index_dir: str
 
     @property
     def ready(self) -> bool:
@@ -103,8 +102,7 @@ class Engine:
         self.refresh_interval_s = 2.0
         self._checked_at = time.monotonic()
         store.check_embedding_model(embedding.model_id)
-        self._fingerprint = self._index_fingerprint()
-        self.retriever = HybridRetriever(store, retrieval)
+        self._load_index()
 
     @classmethod
     def open(
@@ -129,8 +127,12 @@ class Engine:
     def reload(self) -> None:
         """Rebuild the lexical index from the store (after an ingest)."""
         with self._reload_lock:
-            self._fingerprint = self._index_fingerprint()
-            self.retriever = HybridRetriever(self.store, self.retrieval_method)
+            self._load_index()
+
+    def _load_index(self) -> None:
+        """Note which files the index holds and build the retriever over it."""
+        self._fingerprint = self._index_fingerprint()
+        self.retriever = HybridRetriever(self.store, self.retrieval_method)
 
     def _index_fingerprint(self) -> frozenset[tuple[str, str, bool]]:
         return frozenset((r.path, r.sha256, r.complete) for r in self.store.sources().values())
@@ -148,8 +150,7 @@ class Engine:
                 return False
             self.store = self.store.reopen()
             self.store.check_embedding_model(self.embedding.model_id)
-            self._fingerprint = self._index_fingerprint()
-            self.retriever = HybridRetriever(self.store, self.retrieval_method)
+            self._load_index()
             return True
 
     def status(self) -> IndexStatus:
@@ -157,7 +158,6 @@ class Engine:
             sources=len(self._fingerprint),
             chunks=self.retriever.chunk_count,
             embedding_model=self.embedding.model_id,
-            index_dir=str(self.settings.index_dir),
         )
 
     def sources(self) -> list[SourceRecord]:

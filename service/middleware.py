@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,12 +28,8 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 def _request_id(scope: Scope) -> str:
     """The caller's X-Request-ID when it is a sane token (so ids can follow a request across
     services), else a new one."""
-    for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
-            candidate: str = bytes(value).decode("latin-1")
-            if _CLIENT_ID.match(candidate):
-                return candidate
-    return uuid.uuid4().hex
+    candidate = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+    return candidate if _CLIENT_ID.match(candidate) else uuid.uuid4().hex
 
 
 class RequestContextMiddleware:
@@ -132,8 +129,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
 
             async def refuse() -> Message:
                 raise BodyTooLargeError()
@@ -152,13 +149,3 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
