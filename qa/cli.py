@@ -254,6 +254,27 @@ def serve(
     _run(False, work)
 
 
+@app.command()
+def slack() -> None:
+    """Run the Slack bot over Socket Mode (SLACK_BOT_TOKEN and SLACK_APP_TOKEN); see docs/slack.md.
+
+    For the Events API over HTTP instead, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET and run
+    `qa serve`: the bot answers at /slack/events.
+    """
+
+    def work() -> None:
+        import logging.config
+
+        from service.logs import logging_config
+        from service.slack.socket_mode import run_socket_mode
+
+        settings = _settings()
+        logging.config.dictConfig(logging_config(settings.log_level))
+        run_socket_mode(settings, on_connected=lambda line: print(line, flush=True))
+
+    _run(False, work)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:

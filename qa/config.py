@@ -12,7 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa.errors import ConfigError
@@ -24,7 +32,13 @@ class Settings(BaseSettings):
     """Configuration. Environment variables are the field names upper-cased with a QA_ prefix."""
 
     model_config = SettingsConfigDict(
-        env_prefix="QA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="QA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # Fields read from a non-QA_ variable (Slack's own names) still take their field name
+        # as a keyword, as every other field does.
+        populate_by_name=True,
     )
 
     # Where the documents and the index live.
@@ -68,13 +82,54 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    public_url: str = Field(
+        default="",
+        description="The service's address as users reach it; Slack messages then link citations.",
+    )
 
-    @field_validator("embed_url")
+    # Slack bot. Slack's documentation and app settings use these names, so they are kept
+    # (no QA_ prefix).
+    slack_bot_token: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
+    )
+    slack_db: Path = Field(
+        default=Path(".qa/slack.sqlite3"),
+        description="SQLite file of the Slack bot: events answered (no double answers), feedback.",
+    )
+
+    @field_validator("embed_url", "public_url", "slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _slack_token_kind(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        # Pasting the wrong one of Slack's several tokens is the usual set-up mistake.
+        token = value.get_secret_value()
+        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
+        if token and not token.startswith(prefix):
+            raise ValueError(
+                f"must start with '{prefix}' (the "
+                + (
+                    "Bot User OAuth Token, under OAuth & Permissions"
+                    if prefix == "xoxb-"
+                    else "App-Level Token with connections:write, under Basic Information"
+                )
+                + ")"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -99,6 +154,26 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def slack_events_enabled(self) -> bool:
+        """Whether `qa serve` mounts the Slack Events API at /slack/events."""
+        return bool(
+            self.slack_bot_token.get_secret_value() and self.slack_signing_secret.get_secret_value()
+        )
+
+    @property
+    def slack_api_base_url(self) -> str:
+        """SLACK_API_URL with the trailing slash slack_sdk joins method names to."""
+        return self.slack_api_url + "/"
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable a field is read from."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return f"QA_{field.upper()}"
+
+    @property
     def cors_origin_list(self) -> list[str]:
         return [origin.rstrip("/") for origin in _split(self.cors_origins)]
 
@@ -112,14 +187,21 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"QA_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(
             f"Invalid configuration: {problems}.",
             "Fix the variable in your environment or .env (see .env.example).",
         ) from None
+
+
+def _variable(location: tuple[int | str, ...]) -> str:
+    if not location:
+        return "settings"
+    name = str(location[0])
+    if name in Settings.model_fields:
+        return Settings.env_name(name)
+    # An alias (SLACK_BOT_TOKEN) is reported as it is.
+    return name.upper() if name.isupper() else f"QA_{name.upper()}"
 
 
 @lru_cache(maxsize=1)

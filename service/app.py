@@ -29,7 +29,7 @@ from service.deps import Authorized, EngineSlot
 from service.errors import install_error_handlers
 from service.metrics import ServiceMetrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.routes import ask, operations, sources
+from service.routes import ask, operations, slack, sources
 
 logger = logging.getLogger("service.app")
 
@@ -90,6 +90,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(ask.router)
     app.include_router(sources.router)
     app.include_router(operations.router)
+    if settings.slack_events_enabled:
+        _add_slack(app, settings, slot, metrics)
+    else:
+        logger.info(
+            "Slack events endpoint off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to mount "
+            "/slack/events"
+        )
     _add_docs(app)
 
     origins = settings.cors_origin_list
@@ -106,6 +113,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Outermost: every response, CORS and errors included, gets a request id and a log line.
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def _add_slack(app: FastAPI, settings: Settings, slot: EngineSlot, metrics: ServiceMetrics) -> None:
+    """The Slack bot over the Events API, answering from the same engine as /ask."""
+    from service.slack.bot import SlackBot
+
+    app.state.slack_bot = SlackBot(settings, engine=slot.get, metrics=metrics)
+    app.include_router(slack.router)
 
 
 def _add_docs(app: FastAPI) -> None:

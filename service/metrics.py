@@ -68,6 +68,25 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=own,
         )
+        self.slack_events = Counter(
+            "qa_slack_events",
+            "Slack events received, by outcome: new, or duplicate (a retry; not answered again).",
+            ["outcome"],
+            registry=own,
+        )
+        self.slack_replies = Counter(
+            "qa_slack_replies",
+            "Slack replies by surface (mention, dm, command) and outcome (answered, refused, "
+            "help, error).",
+            ["surface", "outcome"],
+            registry=own,
+        )
+        self.slack_feedback = Counter(
+            "qa_slack_feedback",
+            "Feedback buttons clicked on Slack answers, by vote (helpful, not_helpful).",
+            ["vote"],
+            registry=own,
+        )
         self.index_chunks = Gauge(
             "qa_index_chunks",
             "Chunks in the index being served.",
@@ -96,6 +115,9 @@ class ServiceMetrics:
             ("answer", timings.answer),
         ):
             self.stage.labels(stage).observe(ms / 1000.0)
+
+    def observe_slack_feedback(self, helpful: bool) -> None:
+        self.slack_feedback.labels("helpful" if helpful else "not_helpful").inc()
 
     def observe_index(self, status: IndexStatus) -> None:
         self.index_chunks.set(status.chunks)

@@ -4,6 +4,7 @@ ingested index of the seeds for the whole session (ingesting the seeds takes ~15
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,9 +14,17 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 SEEDS_DIR = Path(__file__).parents[1] / "seeds"
 
+# Shared test helpers (stand-ins for outside services) import as `support.*`.
+sys.path.insert(0, str(TESTS_DIR))
+
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
-# The suite must not depend on the developer's QA_* variables.
-for _name in [n for n in os.environ if n.startswith("QA_")]:
+# The suite must not depend on the developer's QA_* or SLACK_* variables, nor send the Slack
+# stand-in's loopback traffic through a proxy (slack_sdk ignores NO_PROXY).
+for _name in [
+    n
+    for n in os.environ
+    if n.startswith(("QA_", "SLACK_")) or n.lower() in {"http_proxy", "https_proxy"}
+]:
     del os.environ[_name]
 
 import qa.config  # noqa: E402

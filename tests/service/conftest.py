@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from support.slack import SlackStandIn, slack_settings_overrides
 
 from qa.config import load_settings
 from qa.engine import Engine
@@ -170,3 +171,19 @@ def serve(tmp_path: Path) -> Iterator[ServerFactory]:
     for server in started:
         if server.process.poll() is None:
             stop_server(server)
+
+
+# -- Slack: the Web API stand-in lives in tests/support/slack.py -----------------------------
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackStandIn]:
+    standin = SlackStandIn()
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
+def slack_client(client_with: AppFactory, slack_api: SlackStandIn, tmp_path: Path) -> TestClient:
+    """The real app with the Slack bot on, its Web API pointed at the stand-in."""
+    return client_with(**slack_settings_overrides(slack_api, tmp_path))

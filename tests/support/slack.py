@@ -1,0 +1,154 @@
+"""A stand-in for Slack's Web API on 127.0.0.1, and Slack's request signing, for the bot's tests.
+
+Only Slack's own servers are replaced: the bot, slack-bolt's signature check and the HTTP
+service under test are the real ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+SLACK_BOT_TOKEN = "xoxb-test-bot-token"
+SLACK_APP_TOKEN = "xapp-test-app-token"
+SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_USER = "U0QABOT"
+
+
+@dataclass
+class SlackCall:
+    method: str
+    params: dict[str, Any]
+    authorization: str
+
+
+class SlackStandIn:
+    """A small stand-in for Slack's Web API on 127.0.0.1 that records every call.
+
+    It answers auth.test, chat.postMessage, chat.update, chat.postEphemeral and
+    apps.connections.open as Slack does (the fields slack-bolt reads), and response_url posts
+    under /hooks/. Bodies may be JSON (empty included), or form-encoded.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[SlackCall] = []
+        self.changed = threading.Condition()
+        self.socket_url = ""
+        self.refuse_tokens = False
+        self._ts = itertools.count(1)
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                if "json" in (self.headers.get("content-type") or ""):
+                    params = json.loads(raw) if raw.strip() else {}
+                else:
+                    params = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+                method = self.path.split("?")[0].removeprefix("/api/")
+                reply = standin.reply(method, params, self.headers.get("authorization", ""))
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def reply(self, method: str, params: dict[str, Any], authorization: str) -> dict[str, Any]:
+        with self.changed:
+            self.calls.append(SlackCall(method, params, authorization))
+            self.changed.notify_all()
+        if self.refuse_tokens:
+            return {"ok": False, "error": "invalid_auth"}
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "Test",
+                "user": "qa",
+                "team_id": "T0TEST",
+                "user_id": BOT_USER,
+                "bot_id": "B0QABOT",
+            }
+        if method == "chat.postMessage":
+            ts = f"1700000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": params}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url}
+        if method.startswith("/hooks/"):
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+    def made(self, method: str) -> list[SlackCall]:
+        with self.changed:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0) -> list[SlackCall]:
+        """The calls of ``method`` once there are ``count``; fails after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                calls = [call for call in self.calls if call.method == method]
+                if len(calls) >= count:
+                    return calls
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    made = [call.method for call in self.calls]
+                    raise AssertionError(f"{count} {method} call(s) expected; calls: {made}")
+                self.changed.wait(left)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def slack_signature(body: str, timestamp: int, secret: str = SLACK_SIGNING_SECRET) -> str:
+    """Slack's v0 request signature, computed as Slack documents it."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: str,
+    content_type: str = "application/json",
+    timestamp: int | None = None,
+    secret: str = SLACK_SIGNING_SECRET,
+) -> dict[str, str]:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": str(timestamp),
+        "x-slack-signature": slack_signature(body, timestamp, secret),
+    }
+
+
+def slack_settings_overrides(slack_api: SlackStandIn, folder: Path) -> dict[str, object]:
+    return {
+        "slack_bot_token": SLACK_BOT_TOKEN,
+        "slack_signing_secret": SLACK_SIGNING_SECRET,
+        "slack_app_token": SLACK_APP_TOKEN,
+        "slack_api_url": slack_api.url + "/api",
+        "slack_db": folder / "slack.sqlite3",
+    }
