@@ -14,8 +14,9 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 SEEDS_DIR = Path(__file__).parents[1] / "seeds"
 
-# Shared test helpers (stand-ins for outside services) import as `support.*`.
-sys.path.insert(0, str(TESTS_DIR))
+# Stand-ins for outside services (tests/support/*.py) import by module name. Not tests/
+# itself: pytest would then name test modules after it and shadow the `service` package.
+sys.path.insert(0, str(TESTS_DIR / "support"))
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 # The suite must not depend on the developer's QA_* or SLACK_* variables, nor send the Slack

@@ -102,7 +102,7 @@ def answer_message(answer: Answer, feedback_id: str | None, public_url: str = ""
         blocks += [_quote_block(c, public_url) for c in shown]
     else:
         text = NOT_IN_SOURCES
-        blocks = [_section(f"*{NOT_IN_SOURCES}* {escape(_refusal_detail(answer))}".rstrip())]
+        blocks = [_section(f"*{NOT_IN_SOURCES}*")]
         if shown:
             blocks.append(
                 {
@@ -124,12 +124,6 @@ def answer_message(answer: Answer, feedback_id: str | None, public_url: str = ""
     if feedback_id:
         blocks.append(_feedback_block(feedback_id))
     return SlackMessage(text=text, blocks=blocks)
-
-
-def _refusal_detail(answer: Answer) -> str:
-    # The engine's refusal usually is exactly this sentence; keep only what it adds.
-    detail = answer.answer.strip()
-    return detail.removeprefix(NOT_IN_SOURCES).strip()
 
 
 def error_message(message: str, hint: str) -> SlackMessage:

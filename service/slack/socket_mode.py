@@ -42,9 +42,9 @@ def run_socket_mode(
             "set SLACK_APP_TOKEN=xapp-...; see docs/slack.md.",
         )
     slot = EngineSlot(settings)
-    slot.load()  # a missing index is reported in the replies, and retried, not fatal here
     bot = SlackBot(settings, engine=slot.get, socket_mode=True)
     identity = _check_tokens(bot, app_token)
+    slot.load()  # a missing index is reported in the replies, and retried, not fatal here
     handler = SocketModeHandler(bot.app, app_token)
     stop = stop or threading.Event()
     previous = signal.getsignal(signal.SIGTERM)

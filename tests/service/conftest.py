@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from support.slack import SlackStandIn, slack_settings_overrides
+from slack_standin import SlackStandIn, slack_settings_overrides
 
 from qa.config import load_settings
 from qa.engine import Engine

@@ -152,3 +152,58 @@ def slack_settings_overrides(slack_api: SlackStandIn, folder: Path) -> dict[str,
         "slack_api_url": slack_api.url + "/api",
         "slack_db": folder / "slack.sqlite3",
     }
+
+
+class SocketModeStandIn:
+    """Slack's Socket Mode end on 127.0.0.1: a WebSocket server that says hello, sends the
+    envelopes a test gives it, and records what the app sends back (its acks)."""
+
+    def __init__(self) -> None:
+        from websockets.sync.server import ServerConnection, serve
+
+        self.received: list[dict[str, Any]] = []
+        self.changed = threading.Condition()
+        self.connections: list[ServerConnection] = []
+
+        def handler(connection: ServerConnection) -> None:
+            with self.changed:
+                self.connections.append(connection)
+                self.changed.notify_all()
+            connection.send(json.dumps({"type": "hello", "num_connections": 1}))
+            for message in connection:
+                with self.changed:
+                    self.received.append(json.loads(message))
+                    self.changed.notify_all()
+
+        self.server = serve(handler, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_connected(self, timeout: float = 120.0) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.connections, timeout), "no connection"
+
+    def send_event(self, body: dict[str, Any], envelope_id: str, retry_attempt: int = 0) -> None:
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+            "payload": body,
+        }
+        self.connections[-1].send(json.dumps(envelope))
+
+    def wait_ack(self, envelope_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        def ack() -> dict[str, Any] | None:
+            return next((m for m in self.received if m.get("envelope_id") == envelope_id), None)
+
+        with self.changed:
+            assert self.changed.wait_for(lambda: ack() is not None, timeout), self.received
+            found = ack()
+            assert found is not None
+            return found
+
+    def close(self) -> None:
+        self.server.shutdown()

@@ -1,0 +1,176 @@
+"""`qa slack`: the bot over Socket Mode, as a real process, against stand-ins for Slack's Web
+API and its Socket Mode WebSocket on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from slack_standin import (
+    BOT_USER,
+    SLACK_APP_TOKEN,
+    SLACK_BOT_TOKEN,
+    SlackStandIn,
+    SocketModeStandIn,
+)
+
+from qa.engine import Engine
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def socket_end(slack_api: SlackStandIn) -> Iterator[SocketModeStandIn]:
+    standin = SocketModeStandIn()
+    slack_api.socket_url = standin.url
+    yield standin
+    standin.close()
+
+
+def slack_env(
+    slack_api: SlackStandIn, engine: Engine, folder: Path, **extra: str
+) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("QA_", "SLACK_"))},
+        "QA_INDEX_DIR": str(engine.settings.index_dir),
+        "QA_CORPUS_DIR": str(engine.settings.corpus_dir),
+        "QA_SLACK_DB": str(folder / "slack.sqlite3"),
+        "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+        "SLACK_APP_TOKEN": SLACK_APP_TOKEN,
+        "SLACK_API_URL": slack_api.url + "/api/",
+        **extra,
+    }
+
+
+def qa_slack(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "slack"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def mention(event_id: str, text: str) -> dict[str, object]:
+    return {
+        "type": "event_callback",
+        "team_id": "T0TEST",
+        "api_app_id": "A0QA",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_mention",
+            "user": "U0ASKER",
+            "text": text,
+            "ts": "1700000200.000001",
+            "channel": "C0GENERAL",
+            "event_ts": "1700000200.000001",
+        },
+    }
+
+
+def test_qa_slack_answers_a_mention_over_socket_mode_once(
+    slack_api: SlackStandIn, socket_end: SocketModeStandIn, seed_engine: Engine, tmp_path: Path
+) -> None:
+    process = qa_slack(slack_env(slack_api, seed_engine, tmp_path), tmp_path)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(1)]
+        while "Connected to Slack" not in lines[-1] and lines[-1] and len(lines) < 50:
+            lines.append(process.stdout.readline())
+        assert "Connected to Slack as @qa (Socket Mode)" in lines[-1], lines
+        socket_end.wait_connected()
+        # The app token opened the connection; the bot token made the other calls.
+        (opened, *_) = slack_api.made("apps.connections.open")
+        assert opened.authorization == f"Bearer {SLACK_APP_TOKEN}"
+
+        socket_end.send_event(mention("EvS1", f"<@{BOT_USER}> when did the crew launch?"), "env-1")
+        socket_end.wait_ack("env-1")
+        (update,) = slack_api.wait_for("chat.update")
+        socket_end.send_event(
+            mention("EvS1", f"<@{BOT_USER}> when did the crew launch?"), "env-2", retry_attempt=1
+        )
+        socket_end.wait_ack("env-2")
+        socket_end.send_event(mention("EvS2", f"<@{BOT_USER}> who directs Challenge?"), "env-3")
+        slack_api.wait_for("chat.update", 2)
+
+        assert "October 5" in update.params["text"]
+        posted = slack_api.made("chat.postMessage")
+        assert [call.params["thread_ts"] for call in posted] == [
+            "1700000200.000001",
+            "1700000200.000001",
+        ]  # one answer each for EvS1 and EvS2; the retry of EvS1 got none
+        assert all(call.authorization == f"Bearer {SLACK_BOT_TOKEN}" for call in posted)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+
+
+def test_qa_slack_without_an_app_token_says_what_to_set(
+    slack_api: SlackStandIn, seed_engine: Engine, tmp_path: Path
+) -> None:
+    env = slack_env(slack_api, seed_engine, tmp_path)
+    del env["SLACK_APP_TOKEN"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "slack"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN is not set" in result.stderr
+    assert "connections:write" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_qa_slack_with_refused_tokens_fails_at_once(
+    slack_api: SlackStandIn, seed_engine: Engine, tmp_path: Path
+) -> None:
+    slack_api.refuse_tokens = True
+
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "slack"],
+        env=slack_env(slack_api, seed_engine, tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "Slack refused the tokens (invalid_auth)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_qa_slack_when_slack_cannot_be_reached(
+    slack_api: SlackStandIn, seed_engine: Engine, tmp_path: Path
+) -> None:
+    closed = slack_api.url  # a port nothing listens on once the stand-in is closed
+    slack_api.close()
+
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "slack"],
+        env=slack_env(slack_api, seed_engine, tmp_path, SLACK_API_URL=closed + "/api/"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert "cannot be reached" in result.stderr
+    assert "Traceback" not in result.stderr
