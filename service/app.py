@@ -121,6 +121,7 @@ def _add_slack(app: FastAPI, settings: Settings, slot: EngineSlot, metrics: Serv
 
     app.state.slack_bot = SlackBot(settings, engine=slot.get, metrics=metrics)
     app.include_router(slack.router)
+    logger.info("Slack bot on: Slack's requests are answered at POST /slack/events")
 
 
 def _add_docs(app: FastAPI) -> None:

@@ -42,6 +42,11 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     check_port(settings.host, settings.port)
+    if settings.slack_events_enabled:
+        # Fail here, with the CLI's message, rather than in every worker's app factory.
+        from service.slack.database import SlackDatabase
+
+        SlackDatabase(settings.slack_db)
     if settings.host not in _LOOPBACK and not settings.api_key.get_secret_value():
         logger.warning(
             "listening on %s without QA_API_KEY: anyone who can reach it can query the index",

@@ -24,6 +24,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.context.ack import Ack
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
@@ -220,12 +221,19 @@ class SlackBot:
         message = self._compose(
             question, surface=surface, channel=channel, user=str(event.get("user", ""))
         )
-        client.chat_update(
-            channel=str(looking.get("channel") or channel),
-            ts=str(looking["ts"]),
-            text=message.text,
-            blocks=message.blocks,
-        )
+        try:
+            client.chat_update(
+                channel=str(looking.get("channel") or channel),
+                ts=str(looking["ts"]),
+                text=message.text,
+                blocks=message.blocks,
+            )
+        except SlackApiError as exc:
+            # The "looking..." reply was deleted meanwhile, say: post the answer instead.
+            logger.warning("chat.update failed (%s); posting the answer", exc.response.get("error"))
+            client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks
+            )
 
     def _compose(self, question: str, *, surface: str, channel: str, user: str) -> SlackMessage:
         """The reply to ``question``: an answer, a refusal, help, or an error people can act on."""

@@ -44,6 +44,8 @@ class SlackStandIn:
         self.changed = threading.Condition()
         self.socket_url = ""
         self.refuse_tokens = False
+        #: method -> Slack error code to answer it with, e.g. {"chat.update": "message_not_found"}
+        self.fail: dict[str, str] = {}
         self._ts = itertools.count(1)
         standin = self
 
@@ -78,6 +80,8 @@ class SlackStandIn:
             self.changed.notify_all()
         if self.refuse_tokens:
             return {"ok": False, "error": "invalid_auth"}
+        if method in self.fail:
+            return {"ok": False, "error": self.fail[method]}
         if method == "auth.test":
             return {
                 "ok": True,

@@ -570,3 +570,48 @@ def test_the_signing_secret_in_the_tests_is_the_configured_one() -> None:
     headers = signed_headers(raw)
     assert SignatureVerifier(SLACK_SIGNING_SECRET).is_valid_request(raw, headers)
     assert not SignatureVerifier("other").is_valid_request(raw, headers)
+
+
+def test_an_answer_whose_looking_reply_is_gone_is_posted_anew(
+    slack_client: TestClient, slack_api: SlackStandIn
+) -> None:
+    slack_api.fail["chat.update"] = "message_not_found"
+    body = mention_event(f"<@{BOT_USER}> when did the crew launch?")
+
+    post_event(slack_client, body)
+
+    looking, answer = slack_api.wait_for("chat.postMessage", 2)
+    assert looking.params["text"] == LOOKING
+    assert answer.params["thread_ts"] == body["event"]["ts"]
+    assert "October 5" in answer.params["text"]
+
+
+def test_qa_serve_refuses_an_unusable_slack_database_at_start(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("QA_", "SLACK_"))},
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+        "QA_SLACK_DB": str(blocker / "slack.sqlite3"),
+    }
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        env["QA_PORT"] = str(sock.getsockname()[1])
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "Slack bot's database" in result.stderr and "QA_SLACK_DB" in result.stderr
+    assert "Traceback" not in result.stderr
