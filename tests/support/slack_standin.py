@@ -10,6 +10,9 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -211,3 +214,44 @@ class SocketModeStandIn:
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+def app_mention(
+    event_id: str, text: str, ts: str, channel: str = "C0GENERAL", **event: Any
+) -> dict[str, Any]:
+    """An Events API ``event_callback`` body carrying an app_mention, as Slack sends it."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": "T0TEST",
+        "api_app_id": "A0QA",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_mention",
+            "user": "U0ASKER",
+            "text": text,
+            "ts": ts,
+            "channel": channel,
+            "event_ts": ts,
+            **event,
+        },
+    }
+
+
+def qa_environment(**variables: str) -> dict[str, str]:
+    """This environment without any QA_* or SLACK_* variable, plus ``variables``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "SLACK_"))}
+    return {**kept, **variables}
+
+
+def run_qa(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`qa ARGS` to completion, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -21,7 +21,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from slack_standin import BOT_USER, SLACK_SIGNING_SECRET, SlackStandIn, signed_headers
+from slack_standin import (
+    BOT_USER,
+    SLACK_SIGNING_SECRET,
+    SlackStandIn,
+    app_mention,
+    qa_environment,
+    run_qa,
+    signed_headers,
+)
 
 from qa.engine import Engine
 from qa.models import Answer
@@ -33,23 +41,7 @@ _ids = itertools.count(1)
 
 def mention_event(text: str, **event: Any) -> dict[str, Any]:
     n = next(_ids)
-    return {
-        "token": "legacy-verification-token",
-        "team_id": "T0TEST",
-        "api_app_id": "A0QA",
-        "type": "event_callback",
-        "event_id": f"Ev{n:08d}",
-        "event_time": int(time.time()),
-        "event": {
-            "type": "app_mention",
-            "user": "U0ASKER",
-            "text": text,
-            "ts": f"1700000100.{n:06d}",
-            "channel": "C0GENERAL",
-            "event_ts": f"1700000100.{n:06d}",
-            **event,
-        },
-    }
+    return app_mention(f"Ev{n:08d}", text, f"1700000100.{n:06d}", **event)
 
 
 def dm_event(text: str, **event: Any) -> dict[str, Any]:
@@ -145,19 +137,25 @@ def test_a_signed_mention_gets_one_answer_in_its_thread(
     assert len(answers_in(slack_api, event["channel"], event["ts"])) == 1
 
 
-def test_the_answer_is_acknowledged_before_it_is_ready(
-    slack_client: TestClient, slack_api: SlackStandIn, seed_engine: Engine
-) -> None:
-    # Slack wants a 200 within 3 seconds: the request returns while the answer is still held.
+def hold_answers(client: TestClient, engine: Engine) -> threading.Event:
+    """Makes the bot's answers wait until the returned event is set."""
     release = threading.Event()
 
     class HeldEngine:
         def ask(self, question: str) -> Answer:
             assert release.wait(60)
-            return seed_engine.ask(question)
+            return engine.ask(question)
 
-    bot = slack_client.app.state.slack_bot  # type: ignore[attr-defined]
+    bot = client.app.state.slack_bot  # type: ignore[attr-defined]
     bot.engine = lambda: HeldEngine()
+    return release
+
+
+def test_the_answer_is_acknowledged_before_it_is_ready(
+    slack_client: TestClient, slack_api: SlackStandIn, seed_engine: Engine
+) -> None:
+    # Slack wants a 200 within 3 seconds: the request returns while the answer is still held.
+    release = hold_answers(slack_client, seed_engine)
 
     response = post_event(slack_client, mention_event(f"<@{BOT_USER}> when did the crew launch?"))
 
@@ -230,15 +228,7 @@ def test_a_retry_that_arrives_while_answering_posts_nothing_more(
     slack_client: TestClient, slack_api: SlackStandIn, seed_engine: Engine
 ) -> None:
     # The usual reason for a retry: the first delivery is still being answered.
-    release = threading.Event()
-
-    class HeldEngine:
-        def ask(self, question: str) -> Answer:
-            assert release.wait(60)
-            return seed_engine.ask(question)
-
-    bot = slack_client.app.state.slack_bot  # type: ignore[attr-defined]
-    bot.engine = lambda: HeldEngine()
+    release = hold_answers(slack_client, seed_engine)
     body = mention_event(f"<@{BOT_USER}> when did the crew launch?")
     assert post_event(slack_client, body).status_code == 200
     slack_api.wait_for("chat.postMessage")
@@ -587,30 +577,21 @@ def test_an_answer_whose_looking_reply_is_gone_is_posted_anew(
 
 
 def test_qa_serve_refuses_an_unusable_slack_database_at_start(tmp_path: Path) -> None:
-    import os
     import socket
-    import subprocess
-    import sys
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("QA_", "SLACK_"))},
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
-        "QA_SLACK_DB": str(blocker / "slack.sqlite3"),
-    }
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        env["QA_PORT"] = str(sock.getsockname()[1])
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        port = str(sock.getsockname()[1])
+    env = qa_environment(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
+        QA_SLACK_DB=str(blocker / "slack.sqlite3"),
+        QA_PORT=port,
     )
+
+    result = run_qa("serve", env=env, cwd=tmp_path)
 
     assert result.returncode == 2
     assert "Slack bot's database" in result.stderr and "QA_SLACK_DB" in result.stderr

@@ -16,6 +16,7 @@ from slack_standin import (
     SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET,
     SlackStandIn,
+    app_mention,
     signed_headers,
 )
 
@@ -25,23 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def event(event_id: str, text: str, ts: str) -> str:
-    return json.dumps(
-        {
-            "type": "event_callback",
-            "team_id": "T0TEST",
-            "api_app_id": "A0QA",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "event": {
-                "type": "app_mention",
-                "user": "U0ASKER",
-                "text": text,
-                "ts": ts,
-                "channel": "C0GENERAL",
-                "event_ts": ts,
-            },
-        }
-    )
+    return json.dumps(app_mention(event_id, text, ts))
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -3,11 +3,9 @@ API and its Socket Mode WebSocket on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,9 @@ from slack_standin import (
     SLACK_BOT_TOKEN,
     SlackStandIn,
     SocketModeStandIn,
+    app_mention,
+    qa_environment,
+    run_qa,
 )
 
 from qa.engine import Engine
@@ -36,16 +37,15 @@ def socket_end(slack_api: SlackStandIn) -> Iterator[SocketModeStandIn]:
 def slack_env(
     slack_api: SlackStandIn, engine: Engine, folder: Path, **extra: str
 ) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("QA_", "SLACK_"))},
-        "QA_INDEX_DIR": str(engine.settings.index_dir),
-        "QA_CORPUS_DIR": str(engine.settings.corpus_dir),
-        "QA_SLACK_DB": str(folder / "slack.sqlite3"),
-        "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
-        "SLACK_APP_TOKEN": SLACK_APP_TOKEN,
-        "SLACK_API_URL": slack_api.url + "/api/",
+    return qa_environment(
+        QA_INDEX_DIR=str(engine.settings.index_dir),
+        QA_CORPUS_DIR=str(engine.settings.corpus_dir),
+        QA_SLACK_DB=str(folder / "slack.sqlite3"),
+        SLACK_BOT_TOKEN=SLACK_BOT_TOKEN,
+        SLACK_APP_TOKEN=SLACK_APP_TOKEN,
+        SLACK_API_URL=slack_api.url + "/api/",
         **extra,
-    }
+    )
 
 
 def qa_slack(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -60,21 +60,7 @@ def qa_slack(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 
 def mention(event_id: str, text: str) -> dict[str, object]:
-    return {
-        "type": "event_callback",
-        "team_id": "T0TEST",
-        "api_app_id": "A0QA",
-        "event_id": event_id,
-        "event_time": int(time.time()),
-        "event": {
-            "type": "app_mention",
-            "user": "U0ASKER",
-            "text": text,
-            "ts": "1700000200.000001",
-            "channel": "C0GENERAL",
-            "event_ts": "1700000200.000001",
-        },
-    }
+    return app_mention(event_id, text, "1700000200.000001")
 
 
 def test_qa_slack_answers_a_mention_over_socket_mode_once(
@@ -122,14 +108,7 @@ def test_qa_slack_without_an_app_token_says_what_to_set(
     env = slack_env(slack_api, seed_engine, tmp_path)
     del env["SLACK_APP_TOKEN"]
 
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "slack"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_qa("slack", env=env, cwd=tmp_path)
 
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN is not set" in result.stderr
@@ -142,14 +121,7 @@ def test_qa_slack_with_refused_tokens_fails_at_once(
 ) -> None:
     slack_api.refuse_tokens = True
 
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "slack"],
-        env=slack_env(slack_api, seed_engine, tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_qa("slack", env=slack_env(slack_api, seed_engine, tmp_path), cwd=tmp_path)
 
     assert result.returncode == 2
     assert "Slack refused the tokens (invalid_auth)" in result.stderr
@@ -162,13 +134,10 @@ def test_qa_slack_when_slack_cannot_be_reached(
     closed = slack_api.url  # a port nothing listens on once the stand-in is closed
     slack_api.close()
 
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "slack"],
+    result = run_qa(
+        "slack",
         env=slack_env(slack_api, seed_engine, tmp_path, SLACK_API_URL=closed + "/api/"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
     assert result.returncode == 1
