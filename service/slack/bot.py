@@ -155,7 +155,9 @@ class SlackBot:
     # -- listeners ------------------------------------------------------------------------
 
     def _on_mention(self, event: dict[str, Any], client: WebClient) -> None:
-        if _from_a_bot(event):
+        # A mention inside a direct message also arrives as message.im, answered there: one
+        # question, one answer.
+        if _from_a_bot(event) or str(event.get("channel", "")).startswith("D"):
             return
         self._reply_in_thread(client, event, surface="mention")
 

@@ -319,6 +319,10 @@ def test_a_question_in_an_existing_thread_is_answered_in_that_thread(
             dm_event("when did the crew launch?", subtype="bot_message"), id="bot-message"
         ),
         pytest.param(dm_event("edited", subtype="message_changed"), id="edit"),
+        pytest.param(
+            mention_event(f"<@{BOT_USER}> when?", channel="D0DIRECT"),
+            id="mention-in-a-dm-answered-as-the-dm",
+        ),
         pytest.param(dm_event("The sources don't say.", user=BOT_USER), id="the-bots-own-message"),
         pytest.param(
             dm_event("when did the crew launch?", channel="C0GENERAL", channel_type="channel"),
