@@ -48,6 +48,7 @@ class Answer(BaseModel):
     citations: list[Citation]
     mode: AnsweredMode = Field(
         description="extractive, generative, or extractive-fallback when the LLM failed and the "
-        "extractive answerer answered instead."
+        "extractive answerer answered instead.",
+        examples=["extractive", "generative", "extractive-fallback"],
     )
     timings_ms: Timings = Field(default_factory=Timings)

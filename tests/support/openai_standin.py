@@ -39,6 +39,10 @@ class Reply:
     content_type: str = "application/json"
     #: Sent as the body of a 200 event stream instead of chunks (malformed streams).
     raw_stream: bytes | None = None
+    #: When set, streaming pauses after ``hold_after`` chunks until the test sets it: proof
+    #: that what was sent so far reached the client before the rest existed.
+    hold: threading.Event | None = None
+    hold_after: int = 1
     #: Characters per streamed chunk.
     chunk_chars: int = 4
 
@@ -99,9 +103,11 @@ class OpenAIStandIn:
                 text = reply.content
                 size = max(1, reply.chunk_chars)
                 pieces = [text[i : i + size] for i in range(0, len(text), size)]
-                for piece in pieces:
+                for number, piece in enumerate(pieces):
                     if reply.chunk_delay_s and standin._closing.wait(reply.chunk_delay_s):
                         return
+                    if reply.hold is not None and number == reply.hold_after:
+                        reply.hold.wait(60)
                     self._event(_chunk(body, {"content": piece}, None))
                 self._event(_chunk(body, {}, "stop"))
                 if (body.get("stream_options") or {}).get("include_usage"):
