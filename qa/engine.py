@@ -14,12 +14,14 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.answerers import Answerer, Evidence
+from qa.answerers import Answerer, Draft, Evidence
 from qa.answerers.extractive import ExtractiveAnswerer
 from qa.config import Settings, configure_offline_environment, get_settings
 from qa.embeddings import QAEmbedding, make_embedding
@@ -27,16 +29,20 @@ from qa.errors import (
     CorruptIndexError,
     EmptyIndexError,
     InvalidRequestError,
+    LLMFailedError,
     SourceChangedError,
     SourceNotFoundError,
 )
 from qa.ingest import IngestReport, ingest_corpus
+from qa.llm import LLMClient
 from qa.loading import Source, read_document
-from qa.models import Answer, AnswerMode, Timings
+from qa.models import Answer, AnsweredMode, AnswerMode, Timings
 from qa.progress import Progress
 from qa.questions import analyse, validate_question
 from qa.retrieval import HybridRetriever, RetrievalMethod
 from qa.store import IndexStore, SourceRecord
+
+logger = logging.getLogger(__name__)
 
 
 def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
@@ -51,6 +57,49 @@ def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
+
+
+def default_answerers(settings: Settings, embedding: QAEmbedding) -> dict[str, Answerer]:
+    """Extractive always; generative too when an LLM is configured (QA_LLM_BASE_URL)."""
+    extractive = ExtractiveAnswerer(min_score=settings.answer_min_score)
+    answerers: dict[str, Answerer] = {"extractive": extractive}
+    llm = LLMClient.from_settings(settings)
+    if llm is not None:
+        from qa.answerers.generative import GenerativeAnswerer
+
+        answerers["generative"] = GenerativeAnswerer(
+            llm, extractive, embedding.embed_query, min_support=settings.llm_min_support
+        )
+    return answerers
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """Streamed text of an answer as it is written (an LLM's draft, before the checks)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The last event of a stream: the checked answer, which replaces the streamed text."""
+
+    answer: Answer
+
+
+StreamEvent = TextDelta | FinalAnswer
+
+
+@dataclass
+class _Prepared:
+    """A validated question with its evidence, ready for an answerer."""
+
+    question: str
+    mode: AnswerMode
+    answerer: Answerer
+    evidence: Evidence
+    timings: Timings
+    started: float
 
 
 @dataclass(frozen=True)
@@ -93,10 +142,11 @@ class Engine:
         self.embedding = embedding
         self.store = store
         self.retrieval_method = retrieval
-        self.answerers: dict[str, Answerer] = answerers or {
-            "extractive": ExtractiveAnswerer(min_score=settings.answer_min_score)
-        }
-        self.default_mode: AnswerMode = "extractive"
+        self.answerers: dict[str, Answerer] = answerers or default_answerers(settings, embedding)
+        # A configured LLM is what the user wants by default; requests can still ask for either.
+        self.default_mode: AnswerMode = (
+            "generative" if "generative" in self.answerers else "extractive"
+        )
         self._reload_lock = threading.Lock()
         #: How often ``ask`` checks whether another process changed the index.
         self.refresh_interval_s = 2.0
@@ -259,6 +309,44 @@ class Engine:
         self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
     ) -> tuple[Answer, Evidence]:
         """``ask``, also returning what retrieval found (for evaluation and debugging)."""
+        prepared = self._prepare(question, top_k, mode)
+        answer_started = time.perf_counter()
+        answered_mode: AnsweredMode = prepared.answerer.mode
+        try:
+            draft = prepared.answerer.answer(prepared.evidence)
+        except LLMFailedError as exc:
+            draft, answered_mode = self._fallback(exc, prepared)
+        return self._finish(prepared, draft, answered_mode, answer_started), prepared.evidence
+
+    def ask_stream(
+        self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
+    ) -> Iterator[StreamEvent]:
+        """``ask``, as events: text deltas as the answer is written, then the checked answer.
+
+        The question is validated and retrieval done before this returns, so that those
+        errors are raised here (and a front end can still answer them with a status), not
+        in the middle of a stream.
+        """
+        return self._stream(self._prepare(question, top_k, mode))
+
+    def _stream(self, prepared: _Prepared) -> Iterator[StreamEvent]:
+        answer_started = time.perf_counter()
+        draft: Draft | None = None
+        answered_mode: AnsweredMode = prepared.answerer.mode
+        try:
+            for item in prepared.answerer.stream(prepared.evidence):
+                if isinstance(item, Draft):
+                    draft = item
+                else:
+                    yield TextDelta(item)
+        except LLMFailedError as exc:
+            # Deltas already sent are a draft: the final answer replaces them.
+            draft, answered_mode = self._fallback(exc, prepared)
+        if draft is None:  # an answerer that ended without its draft is a bug
+            raise RuntimeError(f"the {prepared.mode} answerer streamed no answer")
+        yield FinalAnswer(self._finish(prepared, draft, answered_mode, answer_started))
+
+    def _prepare(self, question: str, top_k: int | None, mode: AnswerMode | None) -> _Prepared:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         if top_k is not None and not 1 <= top_k <= 50:
@@ -282,17 +370,28 @@ class Engine:
             # retry on a fresh client; a really corrupt index fails again and is reported.
             self.refresh(force=True)
             evidence, timings = self.retrieve(text, top_k)
-        answer_started = time.perf_counter()
-        draft = answerer.answer(evidence)
+        return _Prepared(text, chosen, answerer, evidence, timings, started)
+
+    def _fallback(self, error: LLMFailedError, prepared: _Prepared) -> tuple[Draft, AnsweredMode]:
+        """The extractive answer when the LLM failed, if QA_LLM_FALLBACK allows; else raise."""
+        extractive = self.answerers.get("extractive")
+        if self.settings.llm_fallback != "extractive" or extractive is None:
+            raise error
+        logger.warning("%s Answering extractively instead (QA_LLM_FALLBACK).", error.message)
+        return extractive.answer(prepared.evidence), "extractive-fallback"
+
+    def _finish(
+        self, prepared: _Prepared, draft: Draft, mode: AnsweredMode, answer_started: float
+    ) -> Answer:
         finished = time.perf_counter()
+        timings = prepared.timings
         timings.answer = _ms(finished - answer_started)
-        timings.total = _ms(finished - started)
-        answer = Answer(
-            question=text,
+        timings.total = _ms(finished - prepared.started)
+        return Answer(
+            question=prepared.question,
             answer=draft.answer,
             answered=draft.answered,
             citations=draft.citations,
-            mode=answerer.mode,
+            mode=mode,
             timings_ms=timings,
         )
-        return answer, evidence

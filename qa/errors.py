@@ -66,3 +66,15 @@ class EmbeddingError(QAError):
 
 class ConfigError(QAError):
     code = "invalid_config"
+
+
+class LLMFailedError(QAError):
+    """The LLM could not be reached, refused the request or answered with something unusable."""
+
+    code = "llm_failed"
+
+
+class LLMTimeoutError(LLMFailedError):
+    """The LLM did not finish within QA_LLM_TIMEOUT_S (retries included)."""
+
+    code = "llm_timeout"

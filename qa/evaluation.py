@@ -192,6 +192,12 @@ class EvalReport:
             "latency_p50_ms": round(statistics.median(latencies), 2) if latencies else 0.0,
             "latency_p95_ms": round(_percentile(latencies, 0.95), 2),
         }
+        if self.mode == "generative":
+            # Answers the extractive answerer gave because the LLM failed (QA_LLM_FALLBACK):
+            # they measure the extractive answerer, not the LLM.
+            self.metrics["llm_fallbacks"] = sum(
+                r.answer.mode == "extractive-fallback" for r in self.results
+            )
         for category in sorted({r.gold.category for r in self.results}):
             rows = [r for r in self.results if r.gold.category == category]
             self.categories[category] = {

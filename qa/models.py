@@ -6,7 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+#: The answer mode a caller asks for.
 AnswerMode = Literal["extractive", "generative"]
+#: The mode that produced an answer: "extractive-fallback" when generative was asked for but the
+#: LLM failed or timed out, and the extractive answerer answered instead (QA_LLM_FALLBACK).
+AnsweredMode = Literal["extractive", "generative", "extractive-fallback"]
 
 
 class Citation(BaseModel):
@@ -42,5 +46,9 @@ class Answer(BaseModel):
     answer: str
     answered: bool
     citations: list[Citation]
-    mode: AnswerMode
+    mode: AnsweredMode = Field(
+        description="extractive, generative, or extractive-fallback when the LLM failed and the "
+        "extractive answerer answered instead.",
+        examples=["extractive", "generative", "extractive-fallback"],
+    )
     timings_ms: Timings = Field(default_factory=Timings)

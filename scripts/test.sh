@@ -6,4 +6,8 @@ bash scripts/setup.sh
 export ANONYMIZED_TELEMETRY=False
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
+# The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2: built
+# once (~5-10 min on 2 cores), then cached outside the repo. Here it must run, not skip.
+echo "== llama.cpp"; bash scripts/llamacpp.sh
+export QA_REQUIRE_LLAMACPP=1
 echo "== pytest"; .venv/bin/python -m pytest -q "$@"

@@ -109,11 +109,13 @@ def _hint_for(error: dict[str, Any], field: str) -> str:
             return ASK_BODY_HINT
         return f"Add '{field}'. " + (ASK_BODY_HINT if field == "question" else "")
     if kind == "extra_forbidden":
-        return "Remove it: the body takes only question, top_k and mode."
+        return "Remove it: the body takes only question, top_k, mode and stream."
     if kind in {"model_attributes_type", "dict_type", "model_type"}:
         return ASK_BODY_HINT
     if kind == "string_unicode":
         return "Remove the lone surrogate escape (such as \\ud800): text must be valid Unicode."
+    if kind.startswith("bool"):
+        return f"Send '{field}' as true or false, or leave it out."
     if kind.startswith("string"):
         return f"Send '{field}' as a JSON string."
     if kind.startswith("int") or kind in {"greater_than_equal", "less_than_equal"}:

@@ -30,6 +30,17 @@ EXAMPLE_ANSWER: dict[str, Any] = {
     "timings_ms": {"embed": 11.4, "retrieve": 4.9, "answer": 1.3, "total": 17.9},
 }
 
+#: Server-Sent Events of POST /ask/stream: the LLM's draft as it is written, then the checked
+#: answer (which replaces the draft: markers renumbered, unsupported sentences removed).
+EXAMPLE_EVENT_STREAM = (
+    'event: delta\ndata: {"text": "Challenge is directed"}\n\n'
+    'event: delta\ndata: {"text": " by Klim Shipenko [1]."}\n\n'
+    "event: answer\ndata: "
+    '{"question": "Who directs Challenge?", '
+    '"answer": "Challenge is directed by Klim Shipenko. [1]", '
+    '"answered": true, "citations": [...], "mode": "generative", "timings_ms": {...}}\n\n'
+)
+
 
 class AskRequest(BaseModel):
     """A question. Unknown fields are refused, so that a misspelt option is not silently ignored."""
@@ -40,6 +51,7 @@ class AskRequest(BaseModel):
             "examples": [
                 {"question": EXAMPLE_QUESTION},
                 {"question": "When did the film crew launch to the ISS?", "top_k": 5},
+                {"question": EXAMPLE_QUESTION, "mode": "generative", "stream": True},
             ]
         },
     )
@@ -57,7 +69,16 @@ class AskRequest(BaseModel):
     )
     mode: AnswerMode | None = Field(
         default=None,
-        description="`extractive` (default; quotes the sources) or `generative` (needs an LLM).",
+        description="`extractive` (quotes the sources) or `generative` (an LLM writes the "
+        "answer, every sentence checked against the lines it cites; needs QA_LLM_BASE_URL). "
+        "Default: generative when an LLM is configured, else extractive.",
+    )
+    stream: bool = Field(
+        default=False,
+        strict=True,
+        description="Answer as Server-Sent Events (`text/event-stream`): `delta` events with "
+        "the text as it is written, then one `answer` event with the checked answer "
+        "(the same as POST /ask/stream).",
     )
 
 

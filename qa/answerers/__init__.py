@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,3 +47,10 @@ class Answerer(ABC):
     @abstractmethod
     def answer(self, evidence: Evidence) -> Draft:
         """Answer ``evidence.question`` from ``evidence`` only, or refuse."""
+
+    def stream(self, evidence: Evidence) -> Iterator[str | Draft]:
+        """Text as it is produced, then the checked ``Draft`` (the text may differ from the
+        deltas: it is what survived the checks). By default the whole answer at once."""
+        draft = self.answer(evidence)
+        yield draft.answer
+        yield draft

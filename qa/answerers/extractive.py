@@ -60,7 +60,7 @@ class ScoredSentence:
     facts: list[str]
 
 
-def _coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
+def coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
     """IDF-weighted share of ``terms`` found in ``text_stems``.
 
     A word the corpus never uses can match no sentence. One stray such word ("rival" where the
@@ -94,7 +94,9 @@ def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]
 _CONTINUES = re.compile(r"(?:They|He|She|It|This|These|Those|Their|His|Her|Its)\b")
 
 
-def _join(chunk: StoredChunk, first: StoredSentence, second: StoredSentence) -> StoredSentence:
+def join_sentences(
+    chunk: StoredChunk, first: StoredSentence, second: StoredSentence
+) -> StoredSentence:
     """The two consecutive sentences as one quotable span of the chunk."""
     return StoredSentence(
         id=f"{first.id}+",
@@ -139,7 +141,7 @@ class ExtractiveAnswerer(Answerer):
             # Stem each sentence once: a chunk is its sentences, a pair is two of them.
             sentence_stems = [set(stems(s.text)) for s in sentences]
             chunk_stems = set().union(*sentence_stems)
-            chunk_cover = _coverage(question.terms, chunk_stems, evidence.statistics)
+            chunk_cover = coverage(question.terms, chunk_stems, evidence.statistics)
             rank_signal = 1.0 / (1.0 + rank)
             meanings = [self._meaning(evidence, s.id) for s in sentences]
             for position, sentence in enumerate(sentences):
@@ -152,12 +154,12 @@ class ExtractiveAnswerer(Answerer):
                 if following is not None and _CONTINUES.match(following.text):
                     # "... a Hollywood project by Tom Cruise. They were planning a movie ...":
                     # the second sentence only makes sense with the first; quote them together.
-                    pair = _join(hit.chunk, sentence, following)
+                    pair = join_sentences(hit.chunk, sentence, following)
                     pair_meaning = max(meaning, meanings[position + 1] or 0.0)
                     pair_stems = sentence_stems[position] | sentence_stems[position + 1]
                     units.append((pair, pair_meaning, pair_stems))
                 for unit, unit_meaning, unit_stems in units:
-                    cover = _coverage(question.terms, unit_stems, evidence.statistics)
+                    cover = coverage(question.terms, unit_stems, evidence.statistics)
                     found = facts(unit.text, question.answer_type, question.text)
                     kind = 1.0 if found else 0.0
                     if question.answer_type is AnswerType.OTHER:
@@ -182,8 +184,11 @@ class ExtractiveAnswerer(Answerer):
         vector = evidence.sentence_vectors.get(sentence_id)
         if vector is None:
             return None
+        return self.scaled_cosine(float(np.dot(evidence.vector, vector)))
+
+    def scaled_cosine(self, cosine: float) -> float:
+        """A cosine of the embedding model mapped from its narrow band onto 0..1."""
         w = self.weights
-        cosine = float(np.dot(evidence.vector, vector))
         return min(1.0, max(0.0, (cosine - w.cosine_floor) / (w.cosine_ceiling - w.cosine_floor)))
 
     def answer(self, evidence: Evidence) -> Draft:
@@ -242,6 +247,10 @@ class ExtractiveAnswerer(Answerer):
             if citation is not None:
                 citations.append(citation)
         return citations
+
+    def refusal(self, evidence: Evidence) -> Draft:
+        """ "The sources don't say", with the closest passages of ``evidence``."""
+        return self._refusal(self.score(evidence))
 
     def _refusal(self, ranked: list[ScoredSentence]) -> Draft:
         distinct: dict[tuple[str, int], ScoredSentence] = {}

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +15,12 @@ import pytest
 
 from qa.citations import markers, quote_in_lines
 from qa.loading import Source, load_corpus
-from qa.models import Citation
+from qa.models import Answer, Citation
+from tests.support.openai_standin import OpenAIStandIn, Reply
 
 pytestmark = pytest.mark.slow
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = "When did the film crew launch to the ISS?"
 ANSWER_KEYS = {"question", "answer", "answered", "citations", "mode", "timings_ms"}
 _SCRIPT = Path(sys.executable).with_name("qa")
@@ -25,8 +28,14 @@ QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "qa.cli"]
 
 
 def run_qa(
-    *args: str, index_dir: Path, corpus_dir: Path, cwd: Path, timeout: float = 240
+    *args: str,
+    index_dir: Path,
+    corpus_dir: Path,
+    cwd: Path,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env |= {
         "QA_INDEX_DIR": str(index_dir),
@@ -34,6 +43,7 @@ def run_qa(
         "ANONYMIZED_TELEMETRY": "False",
         "HF_HUB_OFFLINE": "1",
         "CI": "true",
+        **extra,
     }
     return subprocess.run(
         [*QA, *args],
@@ -58,8 +68,17 @@ class Workspace:
             if files is None or path.name in files:
                 shutil.copy2(path, self.corpus / path.name)
 
-    def qa(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_qa(*args, index_dir=self.index, corpus_dir=self.corpus, cwd=self.root)
+    def qa(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
+        return run_qa(
+            *args,
+            index_dir=self.index,
+            corpus_dir=self.corpus,
+            cwd=self.root,
+            env=env,
+            timeout=timeout,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -186,4 +205,159 @@ def test_ask_with_an_empty_index_ingests_first(
     assert {c.source for c in citations} <= {p.name for p in space.corpus.iterdir()}
     assert all(quote_in_lines(c, sources[c.source]) for c in citations)
     assert (space.index / "chroma.sqlite3").exists()
+    no_traceback(result)
+
+
+# --- Generative mode, with the scripted OpenAI stand-in as the LLM ------------------------------
+
+DIRECTOR = "Who directs Challenge?"
+# Cites every source: the checks keep only the lines that say it.
+DIRECTOR_REPLY = "Challenge is directed by Klim Shipenko [1][2][3][4][5]. Bananas are yellow [1]."
+
+
+def llm_env(standin: OpenAIStandIn, **extra: str) -> dict[str, str]:
+    return {"QA_LLM_BASE_URL": standin.url, "QA_LLM_MODEL": "standin", **extra}
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_ask_generative_json_prints_a_checked_answer(
+    ingested: subprocess.CompletedProcess[str],
+    workspace: Workspace,
+    sources: dict[str, Source],
+    llm_standin: OpenAIStandIn,
+) -> None:
+    llm_standin.script(Reply(DIRECTOR_REPLY))
+    result = workspace.qa(
+        "ask", "--mode", "generative", DIRECTOR, "--json", env=llm_env(llm_standin)
+    )
+    assert result.returncode == 0, result.stderr
+    answer = Answer.model_validate_json(result.stdout)
+    assert answer.mode == "generative" and answer.answered
+    assert answer.answer.startswith("Challenge is directed by Klim Shipenko. [1]")
+    assert "Bananas" not in answer.answer
+    assert all(quote_in_lines(c, sources[c.source]) for c in answer.citations)
+    assert markers(answer.answer) == [c.id for c in answer.citations]
+    assert len(llm_standin.requests) == 1
+    no_traceback(result)
+
+
+def test_ask_stream_prints_as_it_comes_then_the_checked_answer(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, llm_standin: OpenAIStandIn
+) -> None:
+    llm_standin.script(Reply(DIRECTOR_REPLY, chunk_chars=3))
+    result = workspace.qa("ask", DIRECTOR, "--stream", env=llm_env(llm_standin))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith(DIRECTOR_REPLY)  # the draft, as it came
+    checked = out.index("Checked against the sources:")
+    assert "Challenge is directed by Klim Shipenko. [1]" in out[checked:]
+    assert "Sources:" in out[checked:]
+    assert llm_standin.requests[0]["stream"] is True
+    no_traceback(result)
+
+
+def test_ask_stream_json_prints_one_event_per_line(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, llm_standin: OpenAIStandIn
+) -> None:
+    llm_standin.script(Reply(DIRECTOR_REPLY, chunk_chars=5))
+    result = workspace.qa("ask", DIRECTOR, "--stream", "--json", env=llm_env(llm_standin))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    *deltas, last = events
+    assert all(e["event"] == "delta" for e in deltas)
+    assert "".join(e["text"] for e in deltas) == DIRECTOR_REPLY
+    assert last["event"] == "answer"
+    assert Answer.model_validate(last["answer"]).mode == "generative"
+
+
+def test_unreachable_llm_is_a_clear_error_without_fallback(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace
+) -> None:
+    env = {
+        "QA_LLM_BASE_URL": closed_port_url(),
+        "QA_LLM_MODEL": "m",
+        "QA_LLM_FALLBACK": "error",
+        "QA_LLM_TIMEOUT_S": "1",
+    }
+    result = workspace.qa("ask", DIRECTOR, env=env, timeout=120)
+    assert result.returncode == 1
+    assert "could not be reached" in result.stderr
+    assert "QA_LLM_BASE_URL" in result.stderr  # the hint
+    assert result.stdout == ""
+    no_traceback(result)
+    as_json = workspace.qa("ask", DIRECTOR, "--json", env=env, timeout=120)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["error"]["code"] == "llm_failed"
+
+
+def test_slow_llm_times_out_with_a_clear_error(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, llm_standin: OpenAIStandIn
+) -> None:
+    llm_standin.script(Reply("late", delay_s=600))
+    env = llm_env(llm_standin, QA_LLM_FALLBACK="error", QA_LLM_TIMEOUT_S="1")
+    # The subprocess timeout is the "never a hang" bound; the LLM would take 600 s.
+    result = workspace.qa("ask", DIRECTOR, "--stream", env=env, timeout=120)
+    assert result.returncode == 1
+    assert "did not answer within 1 s" in result.stderr
+    assert "QA_LLM_TIMEOUT_S" in result.stderr
+    no_traceback(result)
+
+
+def test_unreachable_llm_falls_back_to_a_marked_extractive_answer(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace
+) -> None:
+    env = {"QA_LLM_BASE_URL": closed_port_url(), "QA_LLM_MODEL": "m", "QA_LLM_TIMEOUT_S": "1"}
+    result = workspace.qa("ask", DIRECTOR, "--json", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    answer = Answer.model_validate_json(result.stdout)
+    assert answer.mode == "extractive-fallback" and answer.answered
+    assert "could not be reached" in result.stderr  # the reason, as a warning
+    text = workspace.qa("ask", DIRECTOR, env=env, timeout=120)
+    assert "this is the extractive answer" in text.stderr
+
+
+def test_eval_scores_a_configured_llm(
+    ingested: subprocess.CompletedProcess[str],
+    workspace: Workspace,
+    llm_standin: OpenAIStandIn,
+    tmp_path: Path,
+) -> None:
+    gold = tmp_path / "gold.jsonl"
+    lines = (REPO_ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    gold.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    llm_standin.script(Reply(DIRECTOR_REPLY))
+    result = workspace.qa(
+        "eval",
+        "--mode",
+        "generative",
+        "--gold",
+        str(gold),
+        "--thresholds",
+        str(REPO_ROOT / "eval" / "thresholds.toml"),
+        "--report",
+        str(tmp_path / "reports"),
+        "--json",
+        env=llm_env(llm_standin),
+    )
+    assert result.returncode in (0, 1), result.stderr  # 1: the gate, with this scripted LLM
+    summary = json.loads(result.stdout)
+    assert summary["questions"] == 3 and summary["llm_fallbacks"] == 0
+    report = json.loads((tmp_path / "reports" / "eval-generative.json").read_text())
+    assert report["mode"] == "generative"
+    assert len(llm_standin.requests) == 3
+    no_traceback(result)
+
+
+def test_generative_without_an_llm_says_it_is_not_configured(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace
+) -> None:
+    result = workspace.qa("ask", "--mode", "generative", DIRECTOR)
+    assert result.returncode == 2
+    assert "not configured" in result.stderr
     no_traceback(result)

@@ -39,6 +39,14 @@ def test_readme_table_lists_every_setting() -> None:
         ({"slack_bot_token": "xoxp-a-user-token"}, "SLACK_BOT_TOKEN"),
         ({"slack_app_token": "xoxb-a-bot-token"}, "SLACK_APP_TOKEN"),
         ({"slack_api_url": "slack.com/api"}, "SLACK_API_URL"),
+        ({"llm_base_url": "ftp://example", "llm_model": "m"}, "QA_LLM_BASE_URL"),
+        ({"llm_timeout_s": 0}, "QA_LLM_TIMEOUT_S"),
+        ({"llm_max_retries": -1}, "QA_LLM_MAX_RETRIES"),
+        ({"llm_retry_backoff_s": -0.5}, "QA_LLM_RETRY_BACKOFF_S"),
+        ({"llm_max_tokens": 0}, "QA_LLM_MAX_TOKENS"),
+        ({"llm_temperature": 3}, "QA_LLM_TEMPERATURE"),
+        ({"llm_min_support": 1.5}, "QA_LLM_MIN_SUPPORT"),
+        ({"llm_fallback": "maybe"}, "QA_LLM_FALLBACK"),
     ],
 )
 def test_unsafe_values_are_refused_naming_the_variable(
@@ -76,3 +84,39 @@ def test_slack_variables_keep_slacks_own_names(monkeypatch: pytest.MonkeyPatch) 
 def test_slack_events_need_both_the_token_and_the_signing_secret() -> None:
     assert not load_settings(slack_bot_token="xoxb-1").slack_events_enabled
     assert not load_settings(slack_signing_secret="secret").slack_events_enabled
+
+
+def test_no_llm_unless_a_url_is_configured() -> None:
+    settings = load_settings(_env_file=None)
+    assert not settings.llm_configured
+    assert settings.llm_base_url == ""
+
+
+def test_llm_url_needs_a_model() -> None:
+    with pytest.raises(ConfigError, match="QA_LLM_MODEL"):
+        load_settings(_env_file=None, llm_base_url="http://127.0.0.1:8080/v1")
+    settings = load_settings(_env_file=None, llm_base_url="http://h:1/v1/", llm_model="m")
+    assert settings.llm_configured and settings.llm_base_url == "http://h:1/v1"
+
+
+def test_llm_key_falls_back_to_openai_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-openai")
+    assert load_settings(_env_file=None).llm_api_key.get_secret_value() == "sk-from-openai"
+    monkeypatch.setenv("QA_LLM_API_KEY", "sk-from-qa")
+    assert load_settings(_env_file=None).llm_api_key.get_secret_value() == "sk-from-qa"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("QA_LLM_API_KEY")
+    assert load_settings(_env_file=None).llm_api_key.get_secret_value() == ""
+
+
+def test_llm_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_LLM_BASE_URL", "http://127.0.0.1:8080/v1")
+    monkeypatch.setenv("QA_LLM_MODEL", "smollm2")
+    monkeypatch.setenv("QA_LLM_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("QA_LLM_FALLBACK", "error")
+    settings = load_settings(_env_file=None)
+    assert (settings.llm_model, settings.llm_timeout_s, settings.llm_fallback) == (
+        "smollm2",
+        2.5,
+        "error",
+    )

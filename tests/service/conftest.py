@@ -16,11 +16,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from slack_standin import SlackStandIn, slack_settings_overrides
 
 from qa.config import load_settings
 from qa.engine import Engine
 from service.app import create_app
+from tests.support.slack_standin import SlackStandIn, slack_settings_overrides
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -41,6 +41,7 @@ FUZZ_API_KEY = "fuzz-key-0123456789abcdef"
 MAX_EXAMPLES = {
     "POST /ask": 75,
     "GET /ask": 75,
+    "POST /ask/stream": 40,
     "GET /sources": 10,
     "GET /sources/{name}": 40,
     "GET /healthz": 5,

@@ -21,7 +21,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from slack_standin import (
+
+from qa.engine import Engine
+from qa.models import Answer
+from service.slack.messages import HELP, LOOKING
+from tests.support.slack_standin import (
     BOT_USER,
     SLACK_SIGNING_SECRET,
     SlackStandIn,
@@ -30,10 +34,6 @@ from slack_standin import (
     run_qa,
     signed_headers,
 )
-
-from qa.engine import Engine
-from qa.models import Answer
-from service.slack.messages import HELP, LOOKING
 
 CITATION_LABEL = re.compile(r"\b(\d{3}_[0-9a-f]{16}\.txt):(\d+)(?:-(\d+))?\b")
 _ids = itertools.count(1)
@@ -244,7 +244,7 @@ def test_a_second_worker_does_not_answer_an_event_the_first_took(
     client_with: Any, slack_api: SlackStandIn, tmp_path: Path
 ) -> None:
     # Two apps (as two `qa serve` workers) sharing QA_SLACK_DB.
-    from slack_standin import slack_settings_overrides
+    from tests.support.slack_standin import slack_settings_overrides
 
     settings = slack_settings_overrides(slack_api, tmp_path)
     first, second = client_with(**settings), client_with(**settings)
@@ -365,9 +365,8 @@ def test_an_engine_error_is_told_with_what_to_do(
     slack_api: SlackStandIn, tmp_path: Path, settings_factory: Any, embedding: Any
 ) -> None:
     # An index nobody ingested: the reply says so and how to fix it, not a stack trace.
-    from slack_standin import slack_settings_overrides
-
     from service.app import create_app
+    from tests.support.slack_standin import slack_settings_overrides
 
     (tmp_path / "corpus").mkdir()
     settings = settings_factory(**slack_settings_overrides(slack_api, tmp_path))
@@ -525,7 +524,7 @@ def test_the_events_endpoint_is_off_unless_slack_is_configured(client: TestClien
 def test_slack_requests_need_no_api_key_but_their_signature(
     client_with: Any, slack_api: SlackStandIn, tmp_path: Path
 ) -> None:
-    from slack_standin import slack_settings_overrides
+    from tests.support.slack_standin import slack_settings_overrides
 
     client = client_with(api_key="k" * 32, **slack_settings_overrides(slack_api, tmp_path))
     body = {"type": "url_verification", "challenge": "abc", "token": "t"}
@@ -540,7 +539,7 @@ def test_slack_requests_need_no_api_key_but_their_signature(
 def test_citations_link_to_the_sources_route_when_a_public_url_is_set(
     client_with: Any, slack_api: SlackStandIn, tmp_path: Path
 ) -> None:
-    from slack_standin import slack_settings_overrides
+    from tests.support.slack_standin import slack_settings_overrides
 
     client = client_with(
         public_url="https://qa.example.com", **slack_settings_overrides(slack_api, tmp_path)

@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from slack_standin import (
+
+from qa.engine import Engine
+from tests.support.slack_standin import (
     BOT_USER,
     SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET,
@@ -19,8 +21,6 @@ from slack_standin import (
     app_mention,
     signed_headers,
 )
-
-from qa.engine import Engine
 
 pytestmark = pytest.mark.slow
 

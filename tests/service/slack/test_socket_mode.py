@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slack_standin import (
+
+from qa.engine import Engine
+from tests.support.slack_standin import (
     BOT_USER,
     SLACK_APP_TOKEN,
     SLACK_BOT_TOKEN,
@@ -20,8 +22,6 @@ from slack_standin import (
     qa_environment,
     run_qa,
 )
-
-from qa.engine import Engine
 
 pytestmark = pytest.mark.slow
 

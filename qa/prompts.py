@@ -1,0 +1,66 @@
+"""The prompt of the generative answerer, as module-level constants.
+
+The sources are numbered [1]..[n] and labelled with their file and lines, so that the model
+can cite them the way the answer contract does. Whatever the model writes is checked
+afterwards (``qa.answerers.generative``): the prompt asks for good behaviour, the checks
+enforce it.
+
+Example::
+
+    >>> messages = build_messages("Who directs Challenge?", evidence.chunks)
+    >>> messages[1]["content"].splitlines()[2]
+    '[1] 003_ef181be3a8506996.txt, lines 15-15:'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from qa.answerers import NOT_IN_SOURCES
+from qa.retrieval import RetrievedChunk
+
+SYSTEM_PROMPT = f"""\
+You answer questions using only the numbered sources you are given.
+Rules:
+- Use only facts stated in the sources. Do not add anything from your own knowledge.
+- After every sentence, write the number of the source that states it in square brackets, \
+like this: Klim Shipenko directs the film [1].
+- Only use numbers of sources you were given.
+- Where the sources disagree, say so and cite each side.
+- Keep the answer short: one to three sentences.
+- If the sources do not answer the question, reply with exactly: {NOT_IN_SOURCES}"""
+
+SOURCE_TEMPLATE = "[{number}] {source}, lines {start_line}-{end_line}:\n{text}"
+
+USER_TEMPLATE = """\
+Sources:
+
+{sources}
+
+Question: {question}
+Answer (cite sources as [n] after each sentence):"""
+
+
+def format_sources(chunks: Sequence[RetrievedChunk]) -> str:
+    """The retrieved chunks as numbered, labelled sources; [n] is chunk n (1-based)."""
+    return "\n\n".join(
+        SOURCE_TEMPLATE.format(
+            number=number,
+            source=hit.chunk.source,
+            start_line=hit.chunk.start_line,
+            end_line=hit.chunk.end_line,
+            text=hit.chunk.text,
+        )
+        for number, hit in enumerate(chunks, start=1)
+    )
+
+
+def build_messages(question: str, chunks: Sequence[RetrievedChunk]) -> list[dict[str, str]]:
+    """The chat messages asking ``question`` about ``chunks``."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": USER_TEMPLATE.format(sources=format_sources(chunks), question=question),
+        },
+    ]
