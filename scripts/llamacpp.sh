@@ -15,18 +15,8 @@ MODEL_LINK="$VENV/models/smollm2.gguf"
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"
 
-pick_python() {
-  for candidate in "${PYTHON:-}" python3.11 python3 python; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-      "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  echo "llamacpp.sh needs Python 3.11: install it, or set PYTHON=/path/to/python3.11" >&2
-  return 1
-}
+# shellcheck source=scripts/python.sh
+. scripts/python.sh
 
 mkdir -p "$CACHE"
 PY="$(pick_python)"

@@ -3,18 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pick_python() {
-  for candidate in "${PYTHON:-}" python3.11 python3 python; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-      "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  echo "qa needs Python 3.11: install it, or set PYTHON=/path/to/python3.11" >&2
-  return 1
-}
+# shellcheck source=scripts/python.sh
+. scripts/python.sh
 
 if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv

@@ -55,6 +55,13 @@ def source_number(evidence: Evidence, needle: str) -> int:
     raise AssertionError(f"no retrieved chunk holds {needle!r}")
 
 
+def director_source(llm_engine: EngineFactory) -> tuple[Engine, int]:
+    """A fresh engine, and the [n] it will give the chunk that names the director."""
+    engine = llm_engine()
+    evidence = engine.retrieve(DIRECTOR, 5)[0]
+    return engine, source_number(evidence, "Directed by Klim Shipenko")
+
+
 def check_contract(answer: Answer, sources: dict[str, Source]) -> None:
     """The answer contract, as for extractive answers; and no marker without its citation."""
     assert answer.answer.strip()
@@ -75,9 +82,7 @@ def check_contract(answer: Answer, sources: dict[str, Source]) -> None:
 def test_good_citations_are_narrowed_to_the_supporting_line(
     llm_engine: EngineFactory, llm_standin: OpenAIStandIn, seed_sources: dict[str, Source]
 ) -> None:
-    engine = llm_engine()
-    evidence = engine.retrieve(DIRECTOR, 5)[0]
-    n = source_number(evidence, "Directed by Klim Shipenko")
+    engine, n = director_source(llm_engine)
     llm_standin.script(Reply(f"Challenge is directed by Klim Shipenko [{n}]."))
     answer = engine.ask(DIRECTOR)
     check_contract(answer, seed_sources)
@@ -109,9 +114,7 @@ def test_the_prompt_numbers_and_labels_the_retrieved_sources(
 def test_out_of_range_markers_never_become_citations(
     llm_engine: EngineFactory, llm_standin: OpenAIStandIn, seed_sources: dict[str, Source]
 ) -> None:
-    engine = llm_engine()
-    evidence = engine.retrieve(DIRECTOR, 5)[0]
-    n = source_number(evidence, "Directed by Klim Shipenko")
+    engine, n = director_source(llm_engine)
     llm_standin.script(
         Reply(
             f"Challenge is directed by Klim Shipenko [{n}][6][0]. "
@@ -162,9 +165,7 @@ def test_unsupported_claims_are_removed_and_never_cited(
     seed_sources: dict[str, Source],
     claim: str,
 ) -> None:
-    engine = llm_engine()
-    evidence = engine.retrieve(DIRECTOR, 5)[0]
-    n = source_number(evidence, "Directed by Klim Shipenko")
+    engine, n = director_source(llm_engine)
     llm_standin.script(Reply(claim.format(n=n)))
     answer = engine.ask(DIRECTOR)
     check_contract(answer, seed_sources)
@@ -175,9 +176,7 @@ def test_unsupported_claims_are_removed_and_never_cited(
 def test_only_the_supported_sentences_are_kept(
     llm_engine: EngineFactory, llm_standin: OpenAIStandIn, seed_sources: dict[str, Source]
 ) -> None:
-    engine = llm_engine()
-    evidence = engine.retrieve(DIRECTOR, 5)[0]
-    n = source_number(evidence, "Directed by Klim Shipenko")
+    engine, n = director_source(llm_engine)
     llm_standin.script(
         Reply(
             f"Tom Cruise directs Challenge [{n}]. Challenge is directed by Klim Shipenko [{n}]. "
@@ -304,9 +303,7 @@ def test_a_slow_llm_is_a_timeout_error_without_fallback(
 def test_streaming_sends_the_draft_then_the_checked_answer(
     llm_engine: EngineFactory, llm_standin: OpenAIStandIn, seed_sources: dict[str, Source]
 ) -> None:
-    engine = llm_engine()
-    evidence = engine.retrieve(DIRECTOR, 5)[0]
-    n = source_number(evidence, "Directed by Klim Shipenko")
+    engine, n = director_source(llm_engine)
     draft = f"Challenge is directed by Klim Shipenko [{n}]. Bananas are yellow [{n}]."
     llm_standin.script(Reply(draft, chunk_chars=3))
     events = list(engine.ask_stream(DIRECTOR))

@@ -5,13 +5,10 @@ re-ingest by another process while it runs."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +18,7 @@ import httpx
 import pytest
 
 from qa.engine import Engine
+from tests.support.processes import qa_environment, run_qa
 
 pytestmark = pytest.mark.slow
 
@@ -33,21 +31,6 @@ QUESTIONS = [
     "Who plays the surgeon?",
     "How much did Challenge earn at the box office?",
 ]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")}, **extra}
-
-
-def qa_command(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def assert_verbatim(body: dict[str, Any], corpus: Path) -> None:
@@ -200,11 +183,11 @@ def test_a_port_in_use_fails_fast_with_the_fix(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = qa_command(
+        result = run_qa(
             "serve",
             "--port",
             str(port),
-            env=clean_env(QA_INDEX_DIR=str(tmp_path / "i")),
+            env=qa_environment(QA_INDEX_DIR=str(tmp_path / "i")),
             cwd=tmp_path,
         )
     assert result.returncode == 1
@@ -237,15 +220,15 @@ def test_an_ingest_by_another_process_is_picked_up_while_serving(
     for name in ("000_3a66736b5682de91.txt", "003_ef181be3a8506996.txt"):
         shutil.copy(seeds_dir / name, corpus / name)
     index = tmp_path / "index"
-    env = clean_env(QA_INDEX_DIR=str(index), QA_CORPUS_DIR=str(corpus))
-    assert qa_command("ingest", "--json", env=env, cwd=tmp_path).returncode == 0
+    env = qa_environment(QA_INDEX_DIR=str(index), QA_CORPUS_DIR=str(corpus))
+    assert run_qa("ingest", "--json", env=env, cwd=tmp_path).returncode == 0
     server = serve(index, corpus)
     launch = {"question": "When did the film crew launch to the ISS?"}
     before = httpx.post(server.url + "/ask", json=launch, timeout=30).json()
     assert all(c["source"] != "004_b25d8b9e867eeac6.txt" for c in before["citations"])
 
     shutil.copy(seeds_dir / "004_b25d8b9e867eeac6.txt", corpus)
-    ingested = qa_command("ingest", "--json", env=env, cwd=tmp_path)
+    ingested = run_qa("ingest", "--json", env=env, cwd=tmp_path)
     assert ingested.returncode == 0, ingested.stderr
     # Straight after the other process wrote: an answer, never an error.
     right_after = httpx.post(server.url + "/ask", json=launch, timeout=30)

@@ -10,9 +10,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -237,21 +234,3 @@ def app_mention(
             **event,
         },
     }
-
-
-def qa_environment(**variables: str) -> dict[str, str]:
-    """This environment without any QA_* or SLACK_* variable, plus ``variables``."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "SLACK_"))}
-    return {**kept, **variables}
-
-
-def run_qa(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`qa ARGS` to completion, as a user would run it."""
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )

@@ -25,13 +25,12 @@ from fastapi.testclient import TestClient
 from qa.engine import Engine
 from qa.models import Answer
 from service.slack.messages import HELP, LOOKING
+from tests.support.processes import qa_environment, run_qa
 from tests.support.slack_standin import (
     BOT_USER,
     SLACK_SIGNING_SECRET,
     SlackStandIn,
     app_mention,
-    qa_environment,
-    run_qa,
     signed_headers,
 )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from qa.engine import Engine
+from tests.support.processes import qa_environment, run_qa
 from tests.support.slack_standin import (
     BOT_USER,
     SLACK_APP_TOKEN,
@@ -19,8 +20,6 @@ from tests.support.slack_standin import (
     SlackStandIn,
     SocketModeStandIn,
     app_mention,
-    qa_environment,
-    run_qa,
 )
 
 pytestmark = pytest.mark.slow
