@@ -44,6 +44,10 @@ from qa.store import IndexStore, SourceRecord
 
 logger = logging.getLogger(__name__)
 
+#: Chunks whose sentences the extractive answerer weighs (the top_k among them are the answer's
+#: context). Sentence scoring is cheap; a fact is often one sentence of a chunk ranked lower.
+CANDIDATE_POOL = 15
+
 
 def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
     """llama-index falls back to OpenAI for its global LLM and embedding model; any code path
@@ -286,8 +290,9 @@ class Engine:
         started = time.perf_counter()
         vector = self.embedding.embed_query(question)
         embedded = time.perf_counter()
-        chunks = retriever.retrieve(question, vector, k)
-        sentence_ids = [s.id for hit in chunks for s in hit.chunk.sentences]
+        ranked = retriever.retrieve(question, vector, k, pool=CANDIDATE_POOL)
+        chunks, candidates = ranked[:k], ranked[k:]
+        sentence_ids = [s.id for hit in ranked for s in hit.chunk.sentences]
         vectors = retriever.store.sentence_vectors(sentence_ids) if sentence_ids else {}
         retrieved = time.perf_counter()
         evidence = Evidence(
@@ -296,6 +301,7 @@ class Engine:
             chunks=chunks,
             sentence_vectors=vectors,
             statistics=retriever.lexical.statistics,
+            candidates=candidates,
         )
         return evidence, Timings(embed=_ms(embedded - started), retrieve=_ms(retrieved - embedded))
 

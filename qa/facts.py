@@ -145,11 +145,19 @@ _NOT_PLACES = re.compile(
 )
 
 
+#: A question that asks where from ("launched from?") is not answered by where to.
+_ORIGIN = re.compile(r"\bfrom\s*\??\s*$|^from\s+(?:where|which)\b", re.I)
+_TOWARDS = re.compile(r"^(?:to|toward|towards)\b", re.I)
+
+
 def places(sentence: str, exclude: str = "") -> list[str]:
     """Names that follow a locative preposition, minus those in ``exclude`` (the question)."""
     excluded = set(words(exclude))
+    origin = bool(_ORIGIN.search(exclude.strip()))
     found = []
     for match in _PLACE.finditer(sentence):
+        if origin and _TOWARDS.match(match.group(0)):
+            continue
         name = match.group(1)
         if _NOT_PLACES.match(name) or all(w in excluded for w in words(name)):
             continue
@@ -184,3 +192,76 @@ def normalise_fact(fact: str) -> str:
     return " ".join(
         t.rstrip("s") if t in {"years", "days", "months", "weeks"} else t for t in tokens
     )
+
+
+_WORD_SPAN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# Between a name and its role: nothing ("cosmonaut Anton Shkaplerov"), or a comma and at most
+# three words before the role ("Konstantin Ernst, CEO of ...", "Roscosmos, Russia's state space
+# agency").
+_BEFORE_ROLE = re.compile(r"\s*(?:,\s*(?:[\w’'-]+\s+){0,3})?")
+# After the role: nothing ("cosmonaut Anton Shkaplerov"), or a short phrase and a comma
+# ("cosmonauts currently onboard the station, Oleg Novitskiy").
+_AFTER_ROLE = re.compile(r"\s*(?:(?:[\w’'-]+\s+){0,4}[\w’'-]+,\s*)?")
+
+
+def role_names(
+    sentence: str, phrase: tuple[str, ...], question: str = "", context: str = ""
+) -> list[str] | None:
+    """Names that stand next to the role a question asks about ("Which cosmonaut ...":
+    "cosmonaut Oleg Artemyev"), minus names the question uses.
+
+    ``phrase`` is the stems of the role's noun phrase, its head last. None when no name stands
+    next to the head noun (the role may be worded otherwise, "a surgeon, played by Peresild":
+    look at every name); [] when the question's modifier is on another noun, in the sentence or
+    its ``context`` paragraph ("a two-person backup crew" is not the "backup actress").
+    """
+    from qa.lexical import stems  # the stemmer, as the question's phrase was made
+
+    *modifiers, head = phrase
+    tokens = [
+        (m.start(), m.end(), stems(m.group(0), keep_stopwords=True))
+        for m in _WORD_SPAN.finditer(sentence)
+    ]
+    roles: list[tuple[int, int]] = []
+    uses_head = conflicts = False
+    for index, (_, end, stem) in enumerate(tokens):
+        if head not in stem:
+            continue
+        uses_head = True
+        preceding = {s for _, _, st in tokens[max(0, index - 3) : index] for s in st}
+        if modifiers and not preceding & set(modifiers):
+            nearby = {s for _, _, st in tokens for s in st} | set(stems(context))
+            if nearby & set(modifiers):
+                conflicts = True
+                continue  # the modifier is on another noun here
+        first = index
+        while first > 0 and tokens[first - 1][2] and tokens[first - 1][2][0] in modifiers:
+            first -= 1
+        roles.append((tokens[first][0], end))
+    if not uses_head:
+        return None
+    excluded = set(words(question))
+    found: list[str] = []
+    for match in _NAME.finditer(sentence):
+        if any(head in stems(t, keep_stopwords=True) for t in match.group(0).split()[1:]):
+            found.append(match.group(0))  # the role is part of the name: "Gagarin Center"
+            continue
+        name = " ".join(
+            t
+            for t in match.group(0).split()
+            if t.lower().strip(".’'") not in _NOT_NAMES
+            and t.lower().removesuffix("’s").removesuffix("'s") not in excluded
+        )
+        if not name:
+            continue
+        for role_start, role_end in roles:
+            after = sentence[role_end : match.start()]
+            before = sentence[match.end() : role_start]
+            if (match.start() >= role_end and _AFTER_ROLE.fullmatch(after)) or (
+                match.end() <= role_start and _BEFORE_ROLE.fullmatch(before)
+            ):
+                found.append(name)
+                break
+    if not found and not conflicts:
+        return None  # the role is named, but its holder is linked otherwise ("played by")
+    return found

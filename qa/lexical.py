@@ -168,6 +168,8 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
+# "centre", "metres", "theatre": one spelling for both sides of the Atlantic.
+_BRITISH_RE = re.compile(r"(?<=[a-z][bt])re(s?)$")
 _COUNTRY_US = re.compile(r"\bU\.S\.(?=\W|$)|\bU\.S\b|\bUS\b")
 
 
@@ -177,7 +179,10 @@ def words(text: str) -> list[str]:
     "US" the country is kept apart from "us" the pronoun, a stop word.
     """
     text = _COUNTRY_US.sub("USA", text)
-    return [t.lower().replace("’", "'").removesuffix("'s") for t in _TOKEN.findall(text)]
+    return [
+        _BRITISH_RE.sub(r"er\1", t.lower().replace("’", "'").removesuffix("'s"))
+        for t in _TOKEN.findall(text)
+    ]
 
 
 def stems(text: str, keep_stopwords: bool = False) -> list[str]:
@@ -186,18 +191,42 @@ def stems(text: str, keep_stopwords: bool = False) -> list[str]:
     return list(_stemmer().stemWords(tokens))
 
 
+#: "International Space Station (ISS)": a name and the acronym the text defines for it.
+_ACRONYM = re.compile(r"((?:[A-Z][\w’'-]*\s+){1,6}[A-Z][\w’'-]*)\s*\(([A-Z]{2,6})\)")
+
+
+def acronyms(text: str) -> dict[str, tuple[str, ...]]:
+    """Acronyms that ``text`` defines, as stem -> stems of the long form.
+
+    Only a definition whose initials spell the acronym counts ("International Space Station
+    (ISS)"), so that a question's "ISS" meets a sentence that spells the name out.
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    for match in _ACRONYM.finditer(text):
+        acronym = match.group(2)
+        tokens = match.group(1).split()[-len(acronym) :]
+        if "".join(t[0] for t in tokens).upper() == acronym:
+            long_form = tuple(stems(" ".join(tokens)))
+            if long_form:
+                found[stems(acronym)[0] if stems(acronym) else acronym.lower()] = long_form
+    return found
+
+
 class TermStatistics:
-    """Document frequencies over a collection of passages, for IDF weights."""
+    """Document frequencies over a collection of passages, for IDF weights, and the acronyms
+    the passages define."""
 
     def __init__(self, passages: Iterable[str] = ()) -> None:
         self.document_count = 0
         self.frequencies: Counter[str] = Counter()
+        self.aliases: dict[str, tuple[str, ...]] = {}
         for passage in passages:
             self.add(passage)
 
     def add(self, passage: str) -> None:
         self.document_count += 1
         self.frequencies.update(set(stems(passage)))
+        self.aliases.update(acronyms(passage))
 
     def idf(self, stem: str) -> float:
         """Smoothed IDF; a stem never seen scores as rare as a stem seen once."""
@@ -206,3 +235,19 @@ class TermStatistics:
 
     def known(self, stem: str) -> bool:
         return stem in self.frequencies
+
+    def found_in(self, term: str, text_stems: set[str]) -> bool:
+        """Whether ``text_stems`` state ``term``: the stem itself, the long form of an acronym,
+        or, for a word the corpus never uses, another form of it ("liftoff" for "lifting",
+        "Kazakh" for "Kazakhstan") that the stemmer does not join."""
+        if term in text_stems:
+            return True
+        long_form = self.aliases.get(term)
+        if long_form and all(part in text_stems for part in long_form):
+            return True
+        if not self.known(term) and len(term) >= 5:
+            return any(
+                len(stem) >= 4 and (term.startswith(stem) or stem.startswith(term))
+                for stem in text_stems
+            )
+        return False

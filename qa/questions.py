@@ -33,8 +33,10 @@ class Question:
     answer_type: AnswerType
     #: Stems of the content words, in order, without duplicates.
     terms: tuple[str, ...]
-    #: Stem of the noun a "what/which X ..." question asks about ("project"), if any.
+    #: Stem of the noun a question asks about ("project" in "What rival project ..."), if any.
     focus: str | None = None
+    #: Stems of the noun phrase it heads ("rival", "project"), the head last.
+    focus_phrase: tuple[str, ...] = ()
 
 
 def _rule(*alternatives: str) -> re.Pattern[str]:
@@ -129,12 +131,56 @@ def validate_question(text: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
 _WH_WORD = re.compile(r"\b(when|where|why|who|whom|whose|which|what|how)\b", re.I)
 
 
-# "What rival project was ...": the words between the wh-word and the verb name the thing asked.
-_FOCUS_NOUN = re.compile(
-    r"(?:what|which)\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+)\s+"
-    r"(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b",
-    re.I,
+_NP = r"((?:[\w'’-]+\s+){0,3}?[\w'’-]+?)"
+_AUX = r"(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)"
+_STOP = r"(?:\s+(?:of|for|like|in|on|at|behind|that|who|which|to|from|with)\b|\s*[?.!,]|\s*$)"
+# The noun phrase a question asks about, tried in order on the question from its wh-word on:
+_FOCUS_PATTERNS = [
+    # "What rival project was ...", "Which Kazakh spaceport did ..."
+    re.compile(rf"(?:what|which)\s+{_NP}\s+{_AUX}\b", re.I),
+    # "What is the running time of ...", "Who was the cinematographer on ...", "Who is the CEO"
+    re.compile(rf"what\s+(?:is|was|are|were)\s+(?:the\s+|a\s+|an\s+)?{_NP}{_STOP}", re.I),
+    re.compile(rf"who\s+(?:is|was|are|were)\s+(?:the|a|an)\s+{_NP}{_STOP}", re.I),
+    # "Who plays the sick cosmonaut's wife ..."
+    re.compile(rf"who\s+(?:plays?|played|will play)\s+(?:the\s+|a\s+)?{_NP}{_STOP}", re.I),
+    # "Which spacecraft carried ...", "Which two cosmonauts already ..."
+    re.compile(
+        rf"which\s+{_NP}\s+(?:\w+ed|\w+ies|flew|paid|made|won|plays|and|already|also|who|that)\b",
+        re.I,
+    ),
+    re.compile(r"which\s+([\w'’-]+)\b", re.I),
+]
+# "What is the name of the backup actress ...": the name is not the thing asked about.
+_NAME_OF = re.compile(rf"\b(?:name|member)s? of (?:the\s+|a\s+|an\s+)?{_NP}{_STOP}", re.I)
+#: Heads that say nothing about what is asked ("What else ...", "What is wrong with ...").
+_GENERIC_HEADS = frozenset(
+    ["name", "member", "thing", "kind", "type", "sort", "part", "one", "exact", "els", "wrong"]
 )
+#: A yes/no question ("Did anything go wrong when ...") asks for no kind of fact.
+_YES_NO = re.compile(r"^(?:did|does|do|is|was|are|were|has|have|had|can|could|will|would)\b", re.I)
+
+
+def _focus_phrase(focus_text: str) -> tuple[str, ...]:
+    """Stems of the noun phrase a question asks about, the head last; () if none."""
+    if re.search(r"\babout\s*[?.!]?\s*$", focus_text, re.I):
+        return ()  # "What is the film about?": asks for its topic, not for a thing named
+    for pattern in _FOCUS_PATTERNS:
+        match = pattern.match(focus_text)
+        if not match:
+            continue
+        found = _phrase_stems(match.group(1))
+        if found and found[-1] in _GENERIC_HEADS:
+            named = _NAME_OF.search(focus_text)
+            found = _phrase_stems(named.group(1)) if named else ()
+        if found and found[-1] not in _GENERIC_HEADS:
+            return found
+        return ()
+    return ()
+
+
+def _phrase_stems(phrase: str) -> tuple[str, ...]:
+    """Stems of a noun phrase; of a possessive, the thing possessed ("cosmonaut's wife")."""
+    return tuple(stems(re.split(r"['’]s\s+", phrase)[-1]))
 
 
 def _focus(text: str) -> str:
@@ -147,21 +193,22 @@ def analyse(text: str) -> Question:
     """Classify the expected answer and pick the content terms of a validated question."""
     answer_type = AnswerType.OTHER
     focus_text = _focus(text)
+    if _YES_NO.match(text):
+        focus_text = ""  # its "when", "who" belong to a clause, not to what is asked
     for pattern, kind in _TYPE_RULES:
         if pattern.search(focus_text):
             answer_type = kind
             break
     if answer_type is AnswerType.OTHER and re.match(r"which\b", focus_text, re.I):
         answer_type = AnswerType.ENTITY  # "Which spacecraft ...": a named thing
-    focus = None
-    head = _FOCUS_NOUN.match(focus_text)
-    if head:
-        focus_stems = stems(head.group(1))
-        focus = focus_stems[-1] if focus_stems else None
+    phrase = _focus_phrase(focus_text)
+    focus = phrase[-1] if phrase else None
     seen: dict[str, None] = {}
     for stem in stems(text):
         seen.setdefault(stem, None)
     if not seen:  # a question of stop words only ("Who is he?"): keep them rather than nothing
         for word in words(text):
             seen.setdefault(word, None)
-    return Question(text=text, answer_type=answer_type, terms=tuple(seen), focus=focus)
+    return Question(
+        text=text, answer_type=answer_type, terms=tuple(seen), focus=focus, focus_phrase=phrase
+    )

@@ -82,7 +82,11 @@ class HybridRetriever:
     def chunk_count(self) -> int:
         return len(self.lexical.chunks)
 
-    def retrieve(self, question: str, vector: NDArray[np.float32], k: int) -> list[RetrievedChunk]:
+    def retrieve(
+        self, question: str, vector: NDArray[np.float32], k: int, pool: int = 0
+    ) -> list[RetrievedChunk]:
+        """The best ``max(k, pool)`` chunks, best first: the first ``k`` are the answer's
+        context, the rest extra candidates for the extractive answerer's sentence search."""
         depth = max(2 * k, 10)
         dense: Sequence[tuple[StoredChunk, float]] = []
         lexical: Sequence[tuple[StoredChunk, float]] = []
@@ -112,4 +116,4 @@ class HybridRetriever:
             hit.lexical_rank = rank
             hit.score += 1.0 / (RRF_K + rank)
         ranked = sorted(fused.values(), key=lambda h: h.score, reverse=True)
-        return ranked[:k]
+        return ranked[: max(k, pool)]

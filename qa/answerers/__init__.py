@@ -25,6 +25,9 @@ class Evidence:
     #: Embedding of each sentence of ``chunks``, by sentence id.
     sentence_vectors: dict[str, NDArray[np.float32]]
     statistics: TermStatistics = field(default_factory=TermStatistics)
+    #: Chunks ranked just below ``chunks``: more sentences for an extractive answerer to weigh
+    #: (a fact stated in one sentence of a chunk whose vector is about something else).
+    candidates: list[RetrievedChunk] = field(default_factory=list)
 
 
 @dataclass

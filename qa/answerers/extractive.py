@@ -1,10 +1,14 @@
 """The offline answerer: quotes the sentences that answer the question, or refuses.
 
-Each sentence of the retrieved chunks gets a support score in [0, 1] from four signals:
+Only a sentence that holds the kind of fact asked for is a candidate: a date for "when", a
+number with a unit for "how tall", the name next to the role for "which cosmonaut", a cause for
+"why". The sentences of the retrieved chunks, and of the chunks ranked just below them, get a
+support score in [0, 1] from these signals:
 - meaning: cosine similarity of its embedding to the question's (stored at ingest, so free here);
 - words: the share of the question's rare words it contains (IDF-weighted), and of its chunk's;
-- kind: whether it states the kind of fact asked for (a date for "when", a name for "who");
-- rank: how high retrieval put its chunk.
+- kind: how squarely its fact answers (a full date beats "earlier this year");
+- rank: how high retrieval put its chunk;
+- agreement: other lines that state the same fact.
 The best sentence answers; below ``min_score`` the answer is a refusal. Sentences from other
 sources that state a different fact of the asked kind are shown as a disagreement.
 
@@ -24,7 +28,7 @@ import numpy as np
 
 from qa.answerers import NOT_IN_SOURCES, Answerer, Draft, Evidence
 from qa.citations import build_citation
-from qa.facts import facts, normalise_fact
+from qa.facts import facts, normalise_fact, role_names
 from qa.lexical import TermStatistics, stems, words
 from qa.models import AnswerMode, Citation
 from qa.questions import AnswerType, Question
@@ -34,6 +38,36 @@ _CRISP = frozenset(
     {AnswerType.AGE, AnswerType.DATE, AnswerType.MONEY, AnswerType.NUMBER, AnswerType.DURATION}
 )
 _FULL_DATE = re.compile(r"[A-Za-z]{3,}\.?\s*\d{1,2}\b|\b\d{1,2}\s+[A-Z][a-z]{2,}")
+# A date that names a month, a year or a weekday, but not a day of the month.
+_PARTIAL_DATE = re.compile(
+    r"\b(?:19|20)\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|day\b", re.I
+)
+# Reasons: a cause answers "why" better than a purpose, which beats a bare "needs".
+_CAUSE = re.compile(
+    r"because|due to|owing to|since|struck by|suffer|condition|after being|caused by|too sick|ill",
+    re.I,
+)
+# "How tall ...", "How far ...": a number with a unit of measure, not any number.
+_MEASURE_QUESTION = re.compile(r"\bhow (?:tall|high|far|heavy|wide|deep)\b|\bheight\b", re.I)
+_MEASURE = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:-\s*)?(?:m|cm|mm|km|kg|t|ft|in|lbs?|meters?|metres?|centimet(?:er|re)s?|"
+    r"kilomet(?:er|re)s?|feet|foot|inch(?:es)?|miles?|tons?|tonnes?|kilograms?|pounds?)\b",
+    re.I,
+)
+_PURPOSE = re.compile(r"^(?:to |so that|in order to|as a means)", re.I)
+#: Kinds of fact that several sources can state alike; agreement among them is evidence.
+_COUNTABLE = frozenset(
+    {
+        AnswerType.DATE,
+        AnswerType.PLACE,
+        AnswerType.PERSON,
+        AnswerType.ENTITY,
+        AnswerType.AGE,
+        AnswerType.DURATION,
+        AnswerType.MONEY,
+        AnswerType.NUMBER,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +79,8 @@ class Weights:
     chunk_words: float = 0.10
     kind: float = 0.15
     rank: float = 0.05
+    #: Added at most to a sentence whose fact other sentences state too.
+    agreement: float = 0.08
     #: Cosine similarities of multilingual-e5-small live in a narrow band; map it to 0..1.
     cosine_floor: float = 0.75
     cosine_ceiling: float = 0.92
@@ -58,6 +94,8 @@ class ScoredSentence:
     meaning: float
     words: float
     facts: list[str]
+    #: How squarely its facts answer (a date with its day: 1; "earlier this year": 0.4).
+    squarely: float = 1.0
 
 
 def coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
@@ -73,8 +111,23 @@ def coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStati
     if len(unknown) * 3 <= len(terms):
         terms = tuple(t for t in terms if statistics.known(t))
     total = sum(statistics.idf(t) for t in terms)
-    found = sum(statistics.idf(t) for t in terms if t in text_stems)
+    found = sum(statistics.idf(t) for t in terms if statistics.found_in(t, text_stems))
     return found / total if total else 0.0
+
+
+def _fact_key(fact: str, answer_type: AnswerType) -> str:
+    """What two statements of one fact share: "October 5, 2021" and "October 5"; "Oleg
+    Artemyev" and "Artemyev"; "Baikonur Cosmodrome" and "Baikonur, Kazakhstan"."""
+    tokens = normalise_fact(fact).split()
+    if not tokens:
+        return ""
+    if answer_type is AnswerType.DATE and _FULL_DATE.search(fact):
+        return " ".join(tokens[:2])
+    if answer_type in (AnswerType.PERSON, AnswerType.ENTITY):
+        return tokens[-1]
+    if answer_type is AnswerType.PLACE:
+        return tokens[0]
+    return " ".join(tokens)
 
 
 def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]:
@@ -82,12 +135,14 @@ def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]
     if answer_type is AnswerType.DATE:
         # Only full dates compare: "October 5, 2021" does not contradict "later in 2021".
         chosen = [f for f in item.facts if _FULL_DATE.search(f)]
+    elif answer_type is AnswerType.REASON:
+        chosen = [f for f in item.facts if _CAUSE.search(f)]
     elif answer_type in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
         # Full names only: a lone capitalised word ("RIA") is too weak to disagree with.
         chosen = [f for f in item.facts if " " in f]
     else:
         chosen = item.facts
-    return {normalise_fact(f) for f in chosen}
+    return {_fact_key(f, answer_type) for f in chosen}
 
 
 # A sentence that opens with a pronoun leans on the one before it.
@@ -136,7 +191,7 @@ class ExtractiveAnswerer(Answerer):
         question = evidence.question
         scored: list[ScoredSentence] = []
         seen_texts: set[str] = set()
-        for rank, hit in enumerate(evidence.chunks):
+        for rank, hit in enumerate([*evidence.chunks, *evidence.candidates]):
             sentences = hit.chunk.sentences
             # Stem each sentence once: a chunk is its sentences, a pair is two of them.
             sentence_stems = [set(stems(s.text)) for s in sentences]
@@ -159,13 +214,11 @@ class ExtractiveAnswerer(Answerer):
                     pair_stems = sentence_stems[position] | sentence_stems[position + 1]
                     units.append((pair, pair_meaning, pair_stems))
                 for unit, unit_meaning, unit_stems in units:
+                    slot = self._slot(unit.text, unit_stems, evidence, hit.chunk.text)
+                    if slot is None:
+                        continue  # it does not hold the kind of fact asked for
+                    found, kind = slot
                     cover = coverage(question.terms, unit_stems, evidence.statistics)
-                    found = facts(unit.text, question.answer_type, question.text)
-                    kind = 1.0 if found else 0.0
-                    if question.answer_type is AnswerType.OTHER:
-                        # No kind of fact to look for: look for the thing asked about, if named.
-                        named = question.focus is None or question.focus in unit_stems
-                        kind = 1.0 if named else 0.5
                     score = (
                         w.meaning * unit_meaning
                         + w.words * cover
@@ -174,10 +227,77 @@ class ExtractiveAnswerer(Answerer):
                         + w.rank * rank_signal
                     )
                     scored.append(
-                        ScoredSentence(hit.chunk, unit, score, unit_meaning, cover, found)
+                        ScoredSentence(hit.chunk, unit, score, unit_meaning, cover, found, kind)
                     )
+        if question.answer_type in _COUNTABLE:
+            self._add_agreement(scored, question.answer_type)
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
+
+    def _add_agreement(self, scored: list[ScoredSentence], answer_type: AnswerType) -> None:
+        """Raise sentences whose fact other lines state too ("October 5" in nine captions and
+        articles), a little: many weak echoes must not outvote one strong statement."""
+        lines: dict[str, set[tuple[str, int]]] = {}
+        # Only facts that answer squarely count ("earlier this year" agrees with nothing), and
+        # not names: the people a corpus is about occur in every other sentence.
+        if answer_type is AnswerType.PERSON or answer_type is AnswerType.ENTITY:
+            return
+        scored = [item for item in scored if item.squarely >= 1.0]
+        for item in scored:
+            for key in {_fact_key(f, answer_type) for f in item.facts}:
+                lines.setdefault(key, set()).add((item.chunk.source, item.sentence.start_line))
+        for item in scored:
+            support = max((len(lines[_fact_key(f, answer_type)]) for f in item.facts), default=1)
+            bonus = self.weights.agreement * min(1.0, (support - 1) / 4)
+            item.score = min(1.0, item.score + bonus)
+
+    def _slot(
+        self, text: str, text_stems: set[str], evidence: Evidence, context: str = ""
+    ) -> tuple[list[str], float] | None:
+        """The facts of ``text`` that answer what the question asks and how squarely (0..1),
+        or None when it holds none: a sentence without a date cannot say when; one that only
+        repeats the question's words says nothing new."""
+        question = evidence.question
+        asked = set(question.terms)
+        kind = question.answer_type
+        if kind is AnswerType.OTHER:
+            if len(text_stems - asked) < 2:
+                return None
+            # No kind of fact to look for: look for the thing asked about, if named.
+            focus = question.focus
+            named = focus is None or evidence.statistics.found_in(focus, text_stems)
+            return [], 1.0 if named else 0.5
+        found: list[str] | None = None
+        squarely = 1.0
+        if kind in (AnswerType.PERSON, AnswerType.ENTITY) and question.focus:
+            found = role_names(text, question.focus_phrase, question.text, context)
+            if found is None:
+                # Names, but none next to the role asked about; weak where the corpus has a
+                # word for that role (it would stand next to the answer), less so where not.
+                squarely = 0.6
+        if found is None:
+            found = facts(text, kind, question.text)
+        # A fact made of the question's own words ("needs" for "why ... need") answers nothing.
+        found = [f for f in found if set(stems(f)) - asked or not stems(f)]
+        if kind is AnswerType.NUMBER and _MEASURE_QUESTION.search(question.text):
+            found = _MEASURE.findall(text)
+        if not found:
+            return None
+        if kind is AnswerType.DATE:
+            if any(_FULL_DATE.search(f) for f in found):
+                squarely = 1.0
+            elif any(_PARTIAL_DATE.search(f) for f in found):
+                squarely = 0.7
+            else:
+                squarely = 0.4  # "earlier this year"
+        elif kind is AnswerType.REASON:
+            if any(_CAUSE.search(f) for f in found):
+                squarely = 1.0
+            elif any(_PURPOSE.search(f) for f in found):
+                squarely = 0.6
+            else:
+                squarely = 0.3  # "needs", "requires"
+        return found, squarely
 
     def _meaning(self, evidence: Evidence, sentence_id: str) -> float | None:
         """Question/sentence cosine, mapped from the model's narrow band onto 0..1."""
@@ -228,15 +348,10 @@ class ExtractiveAnswerer(Answerer):
                 continue
             if crisp and candidate.words < 0.5 * best.words:
                 continue
-            if question.answer_type is AnswerType.REASON:
-                # Reasons are not values: a sentence that is mostly new words gives another one.
-                theirs = set(stems(candidate.sentence.text))
-                differs = len(theirs - set(stems(best.sentence.text))) > 0.6 * len(theirs)
-            else:
-                found = _comparable_facts(candidate, question.answer_type)
-                differs = bool(found) and bool(stated) and not (found & stated)
-                stated |= found if differs else set()
+            found = _comparable_facts(candidate, question.answer_type)
+            differs = bool(found) and bool(stated) and not (found & stated)
             if differs:
+                stated |= found
                 sides.append(candidate)
         return sides
 

@@ -91,15 +91,7 @@ def test_launch_date(seed_engine: Engine, seed_sources: dict[str, Source]) -> No
         ("Who plays the surgeon?", "Peresild"),
         ("What is the plot of the film?", "surgeon"),
         ("What rival project was planned in the US?", "Cruise"),
-        pytest.param(
-            "Where did the crew launch from?",
-            "Baikonur",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap: the extractive answer quotes 004:18 (launched 'toward the "
-                "International Space Station aboard a Soyuz rocket') rather than a Baikonur line",
-            ),
-        ),
+        ("Where did the crew launch from?", "Baikonur"),
     ],
 )
 def test_answers_name_the_fact(seed_engine: Engine, question: str, expected: str) -> None:

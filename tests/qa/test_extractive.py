@@ -48,3 +48,32 @@ def test_threshold_decides_refusal(seed_engine: Engine) -> None:
     refused = ExtractiveAnswerer(min_score=1.0).answer(evidence)
     assert not refused.answered
     assert len(refused.citations) <= 2  # the closest passages considered
+
+
+def test_a_measurement_needs_a_unit(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("How tall is Klim Shipenko?")
+    assert answer.answered and "1.9 metres" in answer.answer
+    # The sources give no height for the rocket; "two-person" is a number, not a height.
+    assert not seed_engine.ask("How tall is the Soyuz rocket?").answered
+
+
+def test_when_prefers_a_full_date_and_agreeing_sources_are_no_conflict(
+    seed_engine: Engine,
+) -> None:
+    answer = seed_engine.ask("When did the crew launch?")
+    assert answer.answered
+    assert "October 5" in answer.answer
+    # "October 5, 2021" and "October 5 this year" are one date, not a disagreement.
+    assert "disagree" not in answer.answer
+
+
+def test_which_role_answers_with_the_name_next_to_it(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("Which spacecraft carried the crew?")
+    assert answer.answered and "Soyuz MS-19" in answer.answer
+
+
+def test_every_candidate_holds_the_kind_of_fact_asked_for(seed_engine: Engine) -> None:
+    evidence, _ = seed_engine.retrieve("When is the crew due back on Earth?")
+    ranked = ExtractiveAnswerer().score(evidence)
+    assert ranked and all(item.facts for item in ranked)
+    assert "October 16" in ranked[0].sentence.text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from qa.facts import facts, normalise_fact, proper_names
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa.facts import facts, normalise_fact, proper_names, role_names
 from qa.questions import AnswerType
 
 
@@ -38,3 +41,46 @@ def test_proper_names_skip_the_question_and_sentence_start() -> None:
 def test_reasons() -> None:
     assert facts("a crew member who was struck by debris", AnswerType.REASON)
     assert facts("to treat a crew mate with a heart condition", AnswerType.REASON)
+
+
+def test_role_names_stand_next_to_the_role() -> None:
+    sentence = "They take off alongside cosmonaut Anton Shkaplerov for a 12-day posting."
+    assert role_names(sentence, ("cosmonaut",)) == ["Anton Shkaplerov"]
+    # Before the role, after a comma: "Konstantin Ernst, CEO of Channel One".
+    assert role_names("Konstantin Ernst, CEO of Channel One, said so.", ("ceo",)) == [
+        "Konstantin Ernst"
+    ]
+    # The role is part of the name.
+    assert role_names("at the Yuri Gagarin Center for training", ("train", "center")) == [
+        "Yuri Gagarin Center"
+    ]
+    # Names the question uses are not answers.
+    assert role_names(sentence, ("cosmonaut",), question="Is Shkaplerov a cosmonaut?") == [
+        "Anton"
+    ]
+
+
+def test_role_names_refuse_a_modifier_on_another_noun() -> None:
+    sentence = "Russian actress Yulia Peresild will fly."
+    context = "Russian actress Yulia Peresild will fly, with a two-person backup crew."
+    # The paragraph's "backup" is on the crew: this actress is not the backup actress.
+    assert role_names(sentence, ("backup", "actress"), context=context) == []
+    # With no such conflict, a modifier may be left unsaid ("professional cosmonaut").
+    assert role_names(sentence, ("lead", "actress")) == ["Yulia Peresild"]
+
+
+def test_role_names_fall_back_when_the_role_is_worded_otherwise() -> None:
+    assert role_names("A surgeon, played by Peresild, saves him.", ("surgeon",)) is None
+    assert role_names("No roles here at all.", ("cosmonaut",)) is None
+
+
+@given(st.text(max_size=120), st.sampled_from(["cosmonaut", "ceo", "actress"]))
+def test_role_names_come_from_the_sentence(sentence: str, role: str) -> None:
+    for name in role_names(sentence, (role,)) or []:
+        assert all(part in sentence for part in name.split())
+
+
+def test_places_of_an_origin_question_skip_destinations() -> None:
+    sentence = "It launched toward the International Space Station from Baikonur."
+    assert facts(sentence, AnswerType.PLACE, "Where was the crew launched from?") == ["Baikonur"]
+    assert "International Space Station" in facts(sentence, AnswerType.PLACE, "Where did it go?")

@@ -30,3 +30,43 @@ def test_rare_words_weigh_more() -> None:
 @given(st.text(max_size=200))
 def test_stemming_never_fails(text: str) -> None:
     assert all(isinstance(s, str) and s for s in stems(text))
+
+
+def test_acronyms_defined_in_the_text() -> None:
+    from qa.lexical import acronyms
+
+    assert acronyms("to the International Space Station (ISS) today") == {
+        "iss": ("intern", "space", "station")
+    }
+    # Initials that do not spell it: not a definition.
+    assert acronyms("the Russian agency Roscosmos (TASS)") == {}
+
+
+def test_found_in_uses_acronyms_and_forms_the_stemmer_misses() -> None:
+    from qa.lexical import TermStatistics, stems
+
+    statistics = TermStatistics(
+        ["A crew flew to the International Space Station (ISS).", "Lifting off from Kazakhstan."]
+    )
+    spelled_out = set(stems("They reached the International Space Station."))
+    assert statistics.found_in("iss", spelled_out)
+    # "liftoff" and "Kazakh" are unknown to the corpus: their other forms count.
+    assert statistics.found_in(stems("liftoff")[0], set(stems("lifting off")))
+    assert statistics.found_in(stems("Kazakh")[0], set(stems("Baikonur, Kazakhstan")))
+    # A known word needs itself.
+    assert not statistics.found_in(stems("crew")[0], set(stems("crews of ships")) - {"crew"})
+
+
+def test_british_and_american_spellings_meet() -> None:
+    from qa.lexical import stems
+
+    assert stems("training centre") == stems("training center")
+    assert stems("1.9 metres") == stems("1.9 meters")
+
+
+@given(st.text(max_size=200))
+def test_acronym_long_forms_spell_the_acronym(text: str) -> None:
+    from qa.lexical import acronyms
+
+    for acronym, long_form in acronyms(text).items():
+        assert acronym and long_form

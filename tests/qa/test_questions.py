@@ -67,3 +67,24 @@ def test_terms_are_content_stems_without_duplicates() -> None:
     assert "launch" in question.terms
     assert "when" not in question.terms and "the" not in question.terms
     assert len(question.terms) == len(set(question.terms))
+
+
+def test_the_thing_asked_about() -> None:
+    cases = {
+        "Which spacecraft carried Peresild to the station?": ("spacecraft",),
+        "Which professional cosmonaut accompanied them?": ("profession", "cosmonaut"),
+        "What is the running time of Challenge?": ("run", "time"),
+        "Who is the CEO of Channel One?": ("ceo",),
+        "Who plays the sick cosmonaut's wife?": ("wife",),
+        "What is the name of the backup actress for the mission?": ("backup", "actress"),
+        "What is the film Challenge about?": (),
+        "Who is directing the film?": (),
+        "What else is planned?": (),
+    }
+    for text, phrase in cases.items():
+        assert analyse(text).focus_phrase == phrase, text
+
+
+def test_a_yes_no_question_asks_for_no_kind_of_fact() -> None:
+    question = analyse("Did anything go wrong when the Soyuz docked?")
+    assert question.answer_type is AnswerType.OTHER
