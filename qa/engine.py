@@ -164,7 +164,7 @@ class Engine:
         """Load the configured embedding model and index."""
         configure_offline_environment()
         settings = settings or get_settings()
-        store = IndexStore(settings.index_dir, settings.collection_prefix)
+        store = IndexStore.from_settings(settings)
         embedding = embedding or make_embedding(settings)
         _pin_llama_index_defaults(embedding)
         return cls(settings, embedding, store, retrieval=retrieval)
