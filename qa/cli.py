@@ -97,6 +97,13 @@ def ingest(
 
     def work() -> None:
         settings = _settings()
+        if rebuild and settings.chroma_url:
+            raise QAError(
+                "--rebuild moves an embedded index folder aside; with QA_CHROMA_URL the index "
+                "is on the Chroma server.",
+                "Set another QA_COLLECTION_PREFIX and run `qa ingest` to build a new index "
+                "beside the old one, then point the service at that prefix.",
+            )
         moved = _move_aside(settings.index_dir) if rebuild else None
         from qa.engine import Engine
 

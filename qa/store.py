@@ -194,22 +194,22 @@ class IndexStore:
         return bool(self.chroma_url)
 
     def reopen(self) -> IndexStore:
-        """A store that sees what another process (``qa ingest``) wrote since this one opened.
+        """A new store on the same index, that sees what another process (``qa ingest``)
+        wrote since this one opened, and collections it recreated.
 
-        A Chroma server serves every client the same data: the store itself. An embedded
-        client does not: chromadb keeps one client per folder per process, and that client does
-        not see vector segments another process wrote after it opened them (its queries then
-        fail). So the folder's client is dropped from chromadb's cache, not stopped (queries in
-        flight on it can finish), and a new one opened.
+        A Chroma server serves every client the same data; an embedded client does not:
+        chromadb keeps one client per folder per process, and that client does not see vector
+        segments another process wrote after it opened them (its queries then fail). So the
+        folder's client is dropped from chromadb's cache first, not stopped (queries in flight
+        on it can finish).
         """
-        if self.is_server:
-            return self
-        from chromadb.api.shared_system_client import SharedSystemClient
+        if not self.is_server:
+            from chromadb.api.shared_system_client import SharedSystemClient
 
-        with SharedSystemClient._refcount_lock:
-            SharedSystemClient._identifier_to_system.pop(self.location, None)
-            SharedSystemClient._identifier_to_refcount.pop(self.location, None)
-        return IndexStore(self.index_dir, self.prefix)
+            with SharedSystemClient._refcount_lock:
+                SharedSystemClient._identifier_to_system.pop(self.location, None)
+                SharedSystemClient._identifier_to_refcount.pop(self.location, None)
+        return IndexStore(self.index_dir, self.prefix, self.chroma_url)
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
         return StoreUnavailableError(
