@@ -130,6 +130,7 @@ def ingest_corpus(
     total = sum(len(chunks) + sum(len(c.sentences) for c in chunks) for _, chunks in plans)
     progress.start(total, "Embedding")
     written = 0
+    logged_at = time.monotonic()
     try:
         for group in _batches(plans, settings.embed_batch_size):
             # Per file: its chunks' texts, then its sentences'.
@@ -163,7 +164,10 @@ def ingest_corpus(
             store.write_sources(writes)
             report.chunks_written += sum(len(chunks) for _, chunks in group)
             written += len(group)
-            logger.info("Ingest: %d of %d files written", written, len(plans))
+            if time.monotonic() - logged_at >= 1.0 or written == len(plans):
+                # Where a long ingest job is (quiet terminals, CI, a cron or k8s job's log).
+                logger.info("Ingest: %d of %d files written", written, len(plans))
+                logged_at = time.monotonic()
     finally:
         progress.stop()
     report.seconds = time.perf_counter() - started
