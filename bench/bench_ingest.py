@@ -22,6 +22,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,8 +54,13 @@ def ingest(corpus: Path, index: Path, threads: int, batch: int) -> dict[str, flo
         text=True,
     )
     assert process.stdout is not None and process.stderr is not None
+    # stderr (progress lines) is drained on a thread so that neither pipe fills up.
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))  # type: ignore[union-attr]
+    drain.start()
     out = process.stdout.read()
-    err = process.stderr.read()
+    drain.join()
+    err = "".join(errors)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
