@@ -93,12 +93,14 @@ class StockPipeline:
         end = max(start, int(hit.node.end_char_idx or start + 1) - 1)
         return name, source.position(start)[0], source.position(min(end, len(source.text)))[0]
 
-    def recalled(self, question: str, evidence: list[tuple[str, int]]) -> bool:
-        for hit in self.top5.retrieve(question):
+    def recalled(self, question: str, evidence: list[tuple[str, int]]) -> tuple[bool, int]:
+        """Whether the top 5 cover an evidence line, and how many characters they hold."""
+        hits = self.top5.retrieve(question)
+        found = False
+        for hit in hits:
             name, first, last = self.lines(hit)
-            if any(name == s and first <= n <= last for s, n in evidence):
-                return True
-        return False
+            found = found or any(name == s and first <= n <= last for s, n in evidence)
+        return found, sum(len(hit.node.get_content()) for hit in hits)
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -143,11 +145,16 @@ def main() -> None:
     gold = [g for g in load_gold(GOLD) if g.answerable and g.evidence]
     ours_hits = 0
     stock_hits = {"default": 0, "256": 0}
+    #: Characters of the top 5 passages, summed over the questions: how much text "top 5" is.
+    chars = {"ours": 0, "default": 0, "256": 0}
     for item in gold:
         answer, evidence = engine.ask_with_evidence(item.question, top_k=5)
         ours_hits += score_question(item, answer, evidence).retrieval_rank is not None
-        stock_hits["default"] += stock.recalled(item.question, item.evidence_lines())
-        stock_hits["256"] += stock256.recalled(item.question, item.evidence_lines())
+        chars["ours"] += sum(len(hit.chunk.text) for hit in evidence.chunks)
+        for key, pipeline in (("default", stock), ("256", stock256)):
+            found, size = pipeline.recalled(item.question, item.evidence_lines())
+            stock_hits[key] += found
+            chars[key] += size
 
     questions = load_questions()
     for question in questions[:5]:  # warm-up
@@ -188,6 +195,7 @@ def main() -> None:
             "stock_default_splitter": stock_hits["default"] / n,
             "stock_256_splitter": stock_hits["256"] / n,
         },
+        "top5_chars_mean": {key: value / n for key, value in chars.items()},
         "nodes": {
             "ours": engine.chunk_count,
             "stock_default": stock.nodes,
@@ -209,13 +217,15 @@ def main() -> None:
         f"{stock.nodes} nodes | stock 256-token {stock256.nodes} nodes | same embedded Chroma"
     )
     print(f"\nEVIDENCE RECALL@5  eval/gold.jsonl, {n} answerable questions")
-    for name, hits in [
-        ("ours (hybrid: chunk + sentence vectors + BM25)", ours_hits),
-        ("stock, default SentenceSplitter, similarity_top_k=5", stock_hits["default"]),
-        ("stock, SentenceSplitter(256), similarity_top_k=5", stock_hits["256"]),
+    corpus_chars = sum(len(s.text) for s in stock.sources.values())
+    print(f"  {'':<52} {'recall':>6} {'ours/this':>9} {'top-5 chars':>11} (corpus {corpus_chars})")
+    for name, hits, key in [
+        ("ours (hybrid: chunk + sentence vectors + BM25)", ours_hits, "ours"),
+        ("stock, default SentenceSplitter, similarity_top_k=5", stock_hits["default"], "default"),
+        ("stock, SentenceSplitter(256), similarity_top_k=5", stock_hits["256"], "256"),
     ]:
         ratio = ours_recall / (hits / n) if hits else float("inf")
-        print(f"  {name:<52} {hits / n:.3f}   ours/this {ratio:.2f}x")
+        print(f"  {name:<52} {hits / n:>6.3f} {ratio:>8.2f}x {chars[key] / n:>11.0f}")
     print(
         f"\nLATENCY  {len(questions)} questions x {args.repeat}, in-process, each question "
         "through every pipeline back to back"

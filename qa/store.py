@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -278,6 +279,21 @@ class IndexStore:
                     }
                 )
 
+    # What changed.
+    def generation(self) -> str:
+        """A token that changes with every write to the index ("" before the first).
+
+        One small read (the sources collection's metadata) however big the index: a service
+        polls it to notice another process's ingest, where reading every source record cost
+        0.4-0.7 s at 10,000 files.
+        """
+        with self._guard("read generation"):
+            meta = self._client.get_collection(f"{self.prefix}_sources").metadata or {}
+        return str(meta.get("generation", ""))
+
+    def _new_generation(self) -> None:
+        self._sources.modify(metadata={"generation": uuid.uuid4().hex})
+
     # Sources.
     def sources(self) -> dict[str, SourceRecord]:
         with self._guard("list sources"):
@@ -322,9 +338,11 @@ class IndexStore:
             return
         where: Any = {"source": paths[0]} if len(paths) == 1 else {"source": {"$in": list(paths)}}
         with self._guard("delete"):
+            self._new_generation()
             self._chunks.delete(where=where)
             self._sentences.delete(where=where)
             self._sources.delete(ids=list(paths))
+            self._new_generation()
 
     def write_source(
         self,
@@ -406,6 +424,7 @@ class IndexStore:
                     metadatas=[{"source": path} for path in sentence_sources[start:end]],
                 )
             self._put_sources([dataclasses.replace(r, complete=True) for r in records])
+            self._new_generation()
 
     # Reading for retrieval.
     def count_chunks(self) -> int:

