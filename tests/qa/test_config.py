@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from qa.config import Settings, load_settings
+from qa.config import Settings, load_settings, split_chroma_url
 from qa.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,3 +122,46 @@ def test_llm_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         2.5,
         "error",
     )
+
+
+_HOSTS = st.one_of(
+    st.from_regex(r"\A[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,3}\Z"),
+    st.ip_addresses(v=4).map(str),
+)
+
+
+@given(host=_HOSTS, port=st.integers(1, 65_535), scheme=st.sampled_from(["http", "https"]))
+def test_chroma_url_accepts_any_host_and_port(host: str, port: int, scheme: str) -> None:
+    url = f"{scheme}://{host}:{port}"
+    settings = load_settings(_env_file=None, chroma_url=url + "/")
+    assert settings.chroma_url == url
+    assert split_chroma_url(settings.chroma_url) == (host, port, scheme == "https")
+
+
+@given(
+    host=_HOSTS,
+    bad=st.sampled_from(
+        [
+            "ftp://{h}:8000",
+            "{h}:8000",
+            "http://{h}",
+            "http://{h}:0",
+            "http://{h}:70000",
+            "http://{h}:port",
+            "http://user:secret@{h}:8000",
+            "http://{h}:8000/api",
+            "http://{h}:8000?tenant=x",
+            "http://{h}:8000#x",
+            "http:// {h}:8000",
+        ]
+    ),
+)
+def test_chroma_url_refuses_anything_but_scheme_host_and_port(host: str, bad: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, chroma_url=bad.format(h=host))
+    assert "QA_CHROMA_URL" in caught.value.message
+    assert "http://host:port" in caught.value.message
+
+
+def test_no_chroma_url_means_the_embedded_folder() -> None:
+    assert load_settings(_env_file=None).chroma_url == ""

@@ -1,0 +1,75 @@
+"""A real Chroma server for tests: `chroma run --path DIR --host 127.0.0.1 --port P`, the CLI
+that ships with the chromadb package, stopped and started again on the same folder and port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ChromaServer:
+    """``with ChromaServer(tmp_path / "chroma") as chroma: ... chroma.url``."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        self.path = path
+        self.port = port or _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = path.with_name(path.name + ".log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start the server and return once its heartbeat answers."""
+        chroma = Path(sys.executable).with_name("chroma")
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(chroma), "run", "--path", str(self.path), *self._address()],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"chroma run exited: {self.log_path.read_text()}")
+            try:
+                if httpx.get(self.url + "/api/v2/heartbeat", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"chroma run did not answer: {self.log_path.read_text()}")
+
+    def _address(self) -> list[str]:
+        return ["--host", "127.0.0.1", "--port", str(self.port)]
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait until its port is closed."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> ChromaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
