@@ -55,9 +55,7 @@ def test_role_names_stand_next_to_the_role() -> None:
         "Yuri Gagarin Center"
     ]
     # Names the question uses are not answers.
-    assert role_names(sentence, ("cosmonaut",), question="Is Shkaplerov a cosmonaut?") == [
-        "Anton"
-    ]
+    assert role_names(sentence, ("cosmonaut",), question="Is Shkaplerov a cosmonaut?") == ["Anton"]
 
 
 def test_role_names_refuse_a_modifier_on_another_noun() -> None:
