@@ -42,6 +42,13 @@ _FULL_DATE = re.compile(r"[A-Za-z]{3,}\.?\s*\d{1,2}\b|\b\d{1,2}\s+[A-Z][a-z]{2,}
 _PARTIAL_DATE = re.compile(
     r"\b(?:19|20)\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|day\b", re.I
 )
+# "Its launch date has not been set", "is still TBC": the sources' answer to "when" is that
+# there is no date yet.
+_UNDATED = re.compile(
+    r"\b(?:has|have|had) (?:not|yet to) (?:yet )?(?:been |be )?"
+    r"(?:set|revealed|confirmed|announced|decided|fixed)\b|\bstill (?:TBC|TBA|unknown)\b",
+    re.I,
+)
 # Reasons: a cause answers "why" better than a purpose, which beats a bare "needs".
 _CAUSE = re.compile(
     r"because|due to|owing to|since|struck by|suffer|condition|after being|caused by|too sick|ill",
@@ -281,6 +288,10 @@ class ExtractiveAnswerer(Answerer):
         found = [f for f in found if set(stems(f)) - asked or not stems(f)]
         if kind is AnswerType.NUMBER and _MEASURE_QUESTION.search(question.text):
             found = _MEASURE.findall(text)
+        if kind is AnswerType.DATE and not found:
+            found = [m.group(0) for m in _UNDATED.finditer(text)]
+            if found:
+                return found, 0.7
         if not found:
             return None
         if kind is AnswerType.DATE:

@@ -77,3 +77,12 @@ def test_every_candidate_holds_the_kind_of_fact_asked_for(seed_engine: Engine) -
     ranked = ExtractiveAnswerer().score(evidence)
     assert ranked and all(item.facts for item in ranked)
     assert "October 16" in ranked[0].sentence.text
+
+
+def test_when_is_answered_by_no_date_yet(seed_engine: Engine) -> None:
+    # The sources' answer is that there is none: "a launch date has not yet been revealed".
+    answer = seed_engine.ask("When will Tom Cruise's space film launch?")
+    assert answer.answered
+    assert any(
+        phrase in answer.answer for phrase in ("not yet been revealed", "yet to be confirmed")
+    )
