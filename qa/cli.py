@@ -109,12 +109,19 @@ def ingest(
                 "beside the old one, then point the service at that prefix.",
             )
         moved = _move_aside(settings.index_dir) if rebuild else None
-        from qa.engine import Engine
+        from qa.embeddings import make_embedding
+        from qa.ingest import ingest_corpus
+        from qa.store import IndexStore
 
-        engine = Engine.open(settings)
-        report = engine.ingest(path or settings.corpus_dir, progress)
+        # The store and the model only: an ingest job needs no lexical index (the engine builds
+        # one over every chunk, ~200 MB at 10,000 documents).
+        store = IndexStore.from_settings(settings)
+        report = ingest_corpus(
+            path or settings.corpus_dir, store, make_embedding(settings), settings, progress
+        )
+        chunks_total = store.count_chunks()
         if as_json:
-            data = report.to_dict() | {"chunks_total": engine.chunk_count}
+            data = report.to_dict() | {"chunks_total": chunks_total}
             data["previous_index"] = str(moved) if moved else None
             print(json.dumps(data, ensure_ascii=False))
             return
@@ -125,7 +132,7 @@ def ingest(
             f"Indexed {report.corpus}: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.repaired)} repaired, {len(report.removed)} removed, "
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
-            f"{engine.chunk_count} chunks in the index ({report.texts_embedded} texts embedded "
+            f"{chunks_total} chunks in the index ({report.texts_embedded} texts embedded "
             f"in {report.seconds:.1f} s)."
         )
 
