@@ -51,7 +51,8 @@ _UNDATED = re.compile(
 )
 # Reasons: a cause answers "why" better than a purpose, which beats a bare "needs".
 _CAUSE = re.compile(
-    r"because|due to|owing to|since|struck by|suffer|condition|after being|caused by|too sick|ill",
+    r"\b(?:because|due to|owing to|since|struck by|suffer|condition|after being|caused by|"
+    r"too sick|ill\b)",
     re.I,
 )
 # "How tall ...", "How far ...": a number with a unit of measure, not any number.
@@ -62,13 +63,12 @@ _MEASURE = re.compile(
     re.I,
 )
 _PURPOSE = re.compile(r"^(?:to |so that|in order to|as a means)", re.I)
-#: Kinds of fact that several sources can state alike; agreement among them is evidence.
+#: Kinds of fact that several sources can state alike; agreement among them is evidence. Not
+#: names: the people a corpus is about occur in every other sentence.
 _COUNTABLE = frozenset(
     {
         AnswerType.DATE,
         AnswerType.PLACE,
-        AnswerType.PERSON,
-        AnswerType.ENTITY,
         AnswerType.AGE,
         AnswerType.DURATION,
         AnswerType.MONEY,
@@ -245,10 +245,7 @@ class ExtractiveAnswerer(Answerer):
         """Raise sentences whose fact other lines state too ("October 5" in nine captions and
         articles), a little: many weak echoes must not outvote one strong statement."""
         lines: dict[str, set[tuple[str, int]]] = {}
-        # Only facts that answer squarely count ("earlier this year" agrees with nothing), and
-        # not names: the people a corpus is about occur in every other sentence.
-        if answer_type is AnswerType.PERSON or answer_type is AnswerType.ENTITY:
-            return
+        # Only facts that answer squarely count: "earlier this year" agrees with nothing.
         scored = [item for item in scored if item.squarely >= 1.0]
         for item in scored:
             for key in {_fact_key(f, answer_type) for f in item.facts}:
@@ -279,9 +276,7 @@ class ExtractiveAnswerer(Answerer):
         if kind in (AnswerType.PERSON, AnswerType.ENTITY) and question.focus:
             found = role_names(text, question.focus_phrase, question.text, context)
             if found is None:
-                # Names, but none next to the role asked about; weak where the corpus has a
-                # word for that role (it would stand next to the answer), less so where not.
-                squarely = 0.6
+                squarely = 0.6  # names, but none standing next to the role asked about
         if found is None:
             found = facts(text, kind, question.text)
         # A fact made of the question's own words ("needs" for "why ... need") answers nothing.
