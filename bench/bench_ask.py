@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from qa.engine import Engine
 
+from benchlib import QUESTIONS_FILE, load_questions, log, percentile
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
-QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.txt"
 WARMUP_ASKS = 5
 GOAL_RATIO = 1.5
 STAGES = ("embed", "retrieve", "answer", "total")
@@ -97,26 +98,6 @@ class Samples:
     floor: list[float] = field(default_factory=list)
     answered: int = 0
     asks: int = 0
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Linear-interpolated percentile (the same definition as numpy's default)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def load_questions(path: Path = QUESTIONS_FILE) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def open_engine(corpus: Path, index: Path) -> tuple[Engine, float]:

@@ -43,11 +43,11 @@ from types import FrameType
 from typing import Any
 
 import httpx
+from benchlib import QUESTIONS_FILE, load_questions, log
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
 BENCH_DIR = Path(__file__).resolve().parent
-QUESTIONS_FILE = BENCH_DIR / "questions.txt"
 LUA_SCRIPT = BENCH_DIR / "http_ask.lua"
 HOST = "127.0.0.1"
 WRK_TIMEOUT = "10s"
@@ -117,15 +117,6 @@ class WorkerResult:
     warmup: LoadRun
     baseline: Baseline
     runs: list[LoadRun]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def load_questions(path: Path = QUESTIONS_FILE) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def int_list(text: str) -> list[int]:

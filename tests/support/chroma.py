@@ -12,6 +12,18 @@ from pathlib import Path
 
 import httpx
 
+#: A two-file corpus for store and server tests: small, and each file answers its own question.
+TWO_FILES = {
+    "alpha.txt": (
+        "The crew of Alpha Station launched from Baikonur on a Tuesday in early October.\n"
+        "They will stay on board for twelve days and film several scenes.\n"
+    ),
+    "beta.md": (
+        "Beta is a rival project planned in the United States with a famous actor.\n"
+        "Its launch date has not been set yet.\n"
+    ),
+}
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

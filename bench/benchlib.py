@@ -1,0 +1,31 @@
+"""What the benchmarks share: the question list, percentiles, progress on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.txt"
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so that stdout holds only the figures."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear-interpolated percentile (the same definition as numpy's default)."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> list[str]:
+    """The benchmark questions: one a line, blank lines and ``#`` comments skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
