@@ -11,6 +11,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 import Stemmer
 
@@ -178,17 +179,30 @@ def words(text: str) -> list[str]:
 
     "US" the country is kept apart from "us" the pronoun, a stop word.
     """
-    text = _COUNTRY_US.sub("USA", text)
-    return [
-        _BRITISH_RE.sub(r"er\1", t.lower().replace("’", "'").removesuffix("'s"))
-        for t in _TOKEN.findall(text)
-    ]
+    return list(_words(text))
 
 
 def stems(text: str, keep_stopwords: bool = False) -> list[str]:
     """Stems of the content words of ``text``."""
-    tokens = [w for w in words(text) if keep_stopwords or w not in STOPWORDS]
-    return list(_stemmer().stemWords(tokens))
+    return list(_stems(text, keep_stopwords))
+
+
+# The answerer tokenizes the same stored sentences for question after question: remember them.
+@lru_cache(maxsize=32_768)
+def _words(text: str) -> tuple[str, ...]:
+    tokens = []
+    for token in _TOKEN.findall(_COUNTRY_US.sub("USA", text)):
+        token = token.lower().replace("’", "'").removesuffix("'s")
+        if token.endswith(("re", "res")):
+            token = _BRITISH_RE.sub(r"er\1", token)
+        tokens.append(token)
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=32_768)
+def _stems(text: str, keep_stopwords: bool) -> tuple[str, ...]:
+    tokens = [w for w in _words(text) if keep_stopwords or w not in STOPWORDS]
+    return tuple(_stemmer().stemWords(tokens))
 
 
 #: "International Space Station (ISS)": a name and the acronym the text defines for it.
