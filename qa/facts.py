@@ -36,7 +36,9 @@ _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
         r"\b\d{1,3}[- ]years?[- ]old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}, (?:who|is)\b", re.I
     ),
     AnswerType.DURATION: re.compile(
-        rf"\b(?:\d+|{_NUMBER_WORDS}|a few|several|a|an)[- ](?:{_UNITS})(?:[- ]long)?\b", re.I
+        # "37-year-old" is an age, not a duration.
+        rf"\b(?:\d+|{_NUMBER_WORDS}|a few|several|a|an)[- ](?:{_UNITS})(?:[- ]long)?\b(?![- ]old)",
+        re.I,
     ),
     AnswerType.MONEY: re.compile(
         r"[$€£₽]\s?\d[\d,.]*(?:\s*(?:million|billion|thousand|[mbk]n?)\b)?"
@@ -165,8 +167,20 @@ def places(sentence: str, exclude: str = "") -> list[str]:
     return found
 
 
+_NAMED = frozenset({AnswerType.PERSON, AnswerType.ENTITY, AnswerType.PLACE})
+
+
+def title_cased(sentence: str) -> bool:
+    """A headline ("Russian Film Crew Set to Make First Ever Movie in Space"): its capitals say
+    nothing about which words are names."""
+    long_words = [w for w in sentence.split() if len(w) >= 4 and w[0].isalpha()]
+    return len(long_words) >= 3 and all(w[0].isupper() for w in long_words)
+
+
 def facts(sentence: str, answer_type: AnswerType, question: str = "") -> list[str]:
     """The facts of ``answer_type`` that ``sentence`` states and ``question`` does not."""
+    if answer_type in _NAMED and title_cased(sentence):
+        return []
     if answer_type is AnswerType.PLACE:
         return places(sentence, exclude=question)
     if answer_type is AnswerType.PERSON:

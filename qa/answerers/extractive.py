@@ -28,7 +28,7 @@ import numpy as np
 
 from qa.answerers import NOT_IN_SOURCES, Answerer, Draft, Evidence
 from qa.citations import build_citation
-from qa.facts import facts, normalise_fact, role_names
+from qa.facts import facts, normalise_fact, role_names, title_cased
 from qa.lexical import TermStatistics, stems, words
 from qa.models import AnswerMode, Citation
 from qa.questions import AnswerType, Question
@@ -77,6 +77,12 @@ _COUNTABLE = frozenset(
 )
 
 
+#: How squarely names answer a "which cosmonaut" question when none stands next to the role:
+#: when no sentence puts a name in that role, and when another sentence does.
+_NAMES = 0.6
+_UNPLACED_NAMES = 0.3
+
+
 @dataclass(frozen=True)
 class Weights:
     """How much each signal counts; they sum to 1 so that a score is in [0, 1]."""
@@ -103,6 +109,8 @@ class ScoredSentence:
     facts: list[str]
     #: How squarely its facts answer (a date with its day: 1; "earlier this year": 0.4).
     squarely: float = 1.0
+    #: Its names stand next to the role asked about ("cosmonaut Anton Shkaplerov").
+    by_role: bool = False
 
 
 def coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
@@ -150,6 +158,31 @@ def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]
     else:
         chosen = item.facts
     return {_fact_key(f, answer_type) for f in chosen}
+
+
+_UNIT = re.compile(r"(second|minute|hour|day|week|month|year|decade)", re.I)
+
+
+def _states_otherwise(best: ScoredSentence, other: ScoredSentence, answer_type: AnswerType) -> bool:
+    """Whether ``other`` can contradict ``best`` at all: it answers as squarely ("later in
+    2021" does not contradict "October 5"); names stand in the role asked about in both
+    (two names in two sentences are not two answers otherwise); it does not merely name what
+    ``best`` names as well; durations are of one scale ("three hours" to reach the station
+    and a "12-day" stay are two facts, not two answers)."""
+    if other.squarely < best.squarely:
+        return False
+    if answer_type in (AnswerType.PERSON, AnswerType.ENTITY) and not (
+        best.by_role and other.by_role
+    ):
+        return False
+    said = best.sentence.text.lower()
+    if other.facts and all(_fact_key(f, answer_type) in said for f in other.facts):
+        return False
+    if answer_type is AnswerType.DURATION:
+        units = {u.lower() for f in best.facts for u in _UNIT.findall(f)}
+        if not any(u.lower() in units for f in other.facts for u in _UNIT.findall(f)):
+            return False
+    return True
 
 
 # A sentence that opens with a pronoun leans on the one before it.
@@ -224,7 +257,7 @@ class ExtractiveAnswerer(Answerer):
                     slot = self._slot(unit.text, unit_stems, evidence, hit.chunk.text)
                     if slot is None:
                         continue  # it does not hold the kind of fact asked for
-                    found, kind = slot
+                    found, kind, by_role = slot
                     cover = coverage(question.terms, unit_stems, evidence.statistics)
                     score = (
                         w.meaning * unit_meaning
@@ -234,10 +267,22 @@ class ExtractiveAnswerer(Answerer):
                         + w.rank * rank_signal
                     )
                     scored.append(
-                        ScoredSentence(hit.chunk, unit, score, unit_meaning, cover, found, kind)
+                        ScoredSentence(
+                            hit.chunk, unit, score, unit_meaning, cover, found, kind, by_role
+                        )
                     )
         if question.answer_type in _COUNTABLE:
             self._add_agreement(scored, question.answer_type)
+        asked = question.answer_type
+        holders = {_fact_key(f, asked) for item in scored if item.by_role for f in item.facts}
+        if holders:
+            # The sources name someone in the very role asked about: a sentence that names
+            # others without that role is a weaker guess than it would be otherwise.
+            for item in scored:
+                named = {_fact_key(f, asked) for f in item.facts}
+                if not item.by_role and item.squarely < 1.0 and not named & holders:
+                    item.score -= w.kind * (item.squarely - _UNPLACED_NAMES)
+                    item.squarely = _UNPLACED_NAMES
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
@@ -257,10 +302,11 @@ class ExtractiveAnswerer(Answerer):
 
     def _slot(
         self, text: str, text_stems: set[str], evidence: Evidence, context: str = ""
-    ) -> tuple[list[str], float] | None:
-        """The facts of ``text`` that answer what the question asks and how squarely (0..1),
-        or None when it holds none: a sentence without a date cannot say when; one that only
-        repeats the question's words says nothing new."""
+    ) -> tuple[list[str], float, bool] | None:
+        """The facts of ``text`` that answer what the question asks, how squarely (0..1) and
+        whether they are names standing next to the role asked about; None when it holds none:
+        a sentence without a date cannot say when; one that only repeats the question's words
+        says nothing new."""
         question = evidence.question
         asked = set(question.terms)
         kind = question.answer_type
@@ -270,13 +316,16 @@ class ExtractiveAnswerer(Answerer):
             # No kind of fact to look for: look for the thing asked about, if named.
             focus = question.focus
             named = focus is None or evidence.statistics.found_in(focus, text_stems)
-            return [], 1.0 if named else 0.5
+            return [], 1.0 if named else 0.5, False
         found: list[str] | None = None
         squarely = 1.0
         if kind in (AnswerType.PERSON, AnswerType.ENTITY) and question.focus:
+            if title_cased(text):
+                return None  # a headline's capitals are not names
             found = role_names(text, question.focus_phrase, question.text, context)
             if found is None:
-                squarely = 0.6  # names, but none standing next to the role asked about
+                squarely = _NAMES  # names, but none standing next to the role asked about
+        by_role = found is not None
         if found is None:
             found = facts(text, kind, question.text)
         # A fact made of the question's own words ("needs" for "why ... need") answers nothing.
@@ -286,7 +335,7 @@ class ExtractiveAnswerer(Answerer):
         if kind is AnswerType.DATE and not found:
             found = [m.group(0) for m in _UNDATED.finditer(text)]
             if found:
-                return found, 0.7
+                return found, 0.7, False
         if not found:
             return None
         if kind is AnswerType.DATE:
@@ -303,7 +352,7 @@ class ExtractiveAnswerer(Answerer):
                 squarely = 0.6
             else:
                 squarely = 0.3  # "needs", "requires"
-        return found, squarely
+        return found, squarely, by_role
 
     def _meaning(self, evidence: Evidence, sentence_id: str) -> float | None:
         """Question/sentence cosine, mapped from the model's narrow band onto 0..1."""
@@ -353,6 +402,8 @@ class ExtractiveAnswerer(Answerer):
             if candidate.chunk.source in {best.chunk.source, *(c.chunk.source for c in sides)}:
                 continue
             if crisp and candidate.words < 0.5 * best.words:
+                continue
+            if not _states_otherwise(best, candidate, question.answer_type):
                 continue
             found = _comparable_facts(candidate, question.answer_type)
             differs = bool(found) and bool(stated) and not (found & stated)
