@@ -7,6 +7,7 @@ two sentences to notice that sources disagree (36 vs 37 years old).
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from qa.lexical import words
 from qa.questions import AnswerType
@@ -218,8 +219,34 @@ _BEFORE_ROLE = re.compile(r"\s*(?:,\s*(?:[\w’'-]+\s+){0,3})?")
 _AFTER_ROLE = re.compile(r"\s*(?:(?:[\w’'-]+\s+){0,4}[\w’'-]+,\s*)?")
 
 
+def modifies_another_noun(phrase: tuple[str, ...], text: str) -> bool:
+    """Whether ``text`` uses a modifier of ``phrase`` on a noun other than its head: a "backup"
+    that is always a "backup crew" says there is no "backup actress" to name."""
+    from qa.lexical import STOPWORDS, stems
+
+    if len(phrase) < 2:
+        return False
+    *modifiers, head = phrase
+    tokens = [
+        (stems(m.group(0), keep_stopwords=True), m.group(0).lower())
+        for m in _WORD_SPAN.finditer(text)
+    ]
+    for (stem, _), (next_stem, next_word) in pairwise(tokens):
+        if not stem or stem[0] not in modifiers or next_word in STOPWORDS or not next_stem:
+            continue
+        if next_stem[0] == head:
+            return False  # the sources do use the whole phrase
+        if next_stem[0] not in modifiers:
+            return True
+    return False
+
+
 def role_names(
-    sentence: str, phrase: tuple[str, ...], question: str = "", context: str = ""
+    sentence: str,
+    phrase: tuple[str, ...],
+    question: str = "",
+    context: str = "",
+    elsewhere: bool = False,
 ) -> list[str] | None:
     """Names that stand next to the role a question asks about ("Which cosmonaut ...":
     "cosmonaut Oleg Artemyev"), minus names the question uses.
@@ -227,7 +254,8 @@ def role_names(
     ``phrase`` is the stems of the role's noun phrase, its head last. None when no name stands
     next to the head noun (the role may be worded otherwise, "a surgeon, played by Peresild":
     look at every name); [] when the question's modifier is on another noun, in the sentence or
-    its ``context`` paragraph ("a two-person backup crew" is not the "backup actress").
+    its ``context`` paragraph ("a two-person backup crew" is not the "backup actress"), or
+    ``elsewhere`` in the sources (see :func:`modifies_another_noun`).
     """
     from qa.lexical import stems  # the stemmer, as the question's phrase was made
 
@@ -245,7 +273,7 @@ def role_names(
         preceding = {s for _, _, st in tokens[max(0, index - 3) : index] for s in st}
         if modifiers and not preceding & set(modifiers):
             nearby = {s for _, _, st in tokens for s in st} | set(stems(context))
-            if nearby & set(modifiers):
+            if elsewhere or nearby & set(modifiers):
                 conflicts = True
                 continue  # the modifier is on another noun here
         first = index
@@ -279,3 +307,25 @@ def role_names(
     if not found and not conflicts:
         return None  # the role is named, but its holder is linked otherwise ("played by")
     return found
+
+
+_CAST_NAME = r"([A-Z][\w’'.-]*\w(?:\s+[A-Z][\w’'.-]*\w)*)"
+# "a surgeon, played by Peresild", "a Russian doctor (played by Peresild)".
+_PLAYED_BY = re.compile(rf"([\w’'-]+)[\s,(]*played by\s+{_CAST_NAME}")
+# "Peresild plays a surgeon", "Peresild, who will play the doctor".
+_PLAYS_PART = re.compile(
+    rf"{_CAST_NAME},?\s+(?:who\s+)?(?:will\s+|is\s+to\s+|is\s+)?play(?:s|ing)?\s+"
+    r"(?:the\s+|a\s+|an\s+)?((?:[\w’'-]+\s+){0,2}[\w’'-]+)"
+)
+
+
+def cast_names(sentence: str, character: str) -> list[str] | None:
+    """Who ``sentence`` says plays ``character`` (a stem: "surgeon"): the names cast in that
+    part; [] when it casts people in other parts only; None when it casts no one."""
+    from qa.lexical import stems
+
+    links = [(m.group(1), m.group(2)) for m in _PLAYED_BY.finditer(sentence)]
+    links += [(m.group(2), m.group(1)) for m in _PLAYS_PART.finditer(sentence)]
+    if not links:
+        return None
+    return [name for part, name in links if character in stems(part, keep_stopwords=True)]

@@ -37,6 +37,8 @@ class Question:
     focus: str | None = None
     #: Stems of the noun phrase it heads ("rival", "project"), the head last.
     focus_phrase: tuple[str, ...] = ()
+    #: Stem of the part a casting question asks about ("wife" in "Who plays the pilot's wife?").
+    character: str | None = None
 
 
 def _rule(*alternatives: str) -> re.Pattern[str]:
@@ -178,6 +180,26 @@ def _focus_phrase(focus_text: str) -> tuple[str, ...]:
     return ()
 
 
+# "Who plays the sick cosmonaut's wife in ...", "Which actor plays the injured cosmonaut who ...".
+_PLAYS = re.compile(
+    r"\bplays?\s+(?:the|a|an)\s+([\w’' -]+?)(?:\s+(?:in|on|who|that|which|of|from)\b|[?.!]|$)",
+    re.I,
+)
+#: Nouns that name a part in general, not a character: "Who plays the lead role?".
+_PARTS = frozenset(stems("role part lead character roles parts"))
+
+
+def _character(text: str) -> str | None:
+    """The stem of the character a casting question asks about, or None."""
+    match = _PLAYS.search(text)
+    if not match:
+        return None
+    phrase = _phrase_stems(match.group(1))
+    if not phrase or phrase[-1] in _PARTS:
+        return None
+    return phrase[-1]
+
+
 def _phrase_stems(phrase: str) -> tuple[str, ...]:
     """Stems of a noun phrase; of a possessive, the thing possessed ("cosmonaut's wife")."""
     return tuple(stems(re.split(r"['’]s\s+", phrase)[-1]))
@@ -210,5 +232,10 @@ def analyse(text: str) -> Question:
         for word in words(text):
             seen.setdefault(word, None)
     return Question(
-        text=text, answer_type=answer_type, terms=tuple(seen), focus=focus, focus_phrase=phrase
+        text=text,
+        answer_type=answer_type,
+        terms=tuple(seen),
+        focus=focus,
+        focus_phrase=phrase,
+        character=_character(text) if answer_type is AnswerType.PERSON else None,
     )

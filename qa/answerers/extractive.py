@@ -28,7 +28,14 @@ import numpy as np
 
 from qa.answerers import NOT_IN_SOURCES, Answerer, Draft, Evidence
 from qa.citations import build_citation
-from qa.facts import facts, normalise_fact, role_names, title_cased
+from qa.facts import (
+    cast_names,
+    facts,
+    modifies_another_noun,
+    normalise_fact,
+    role_names,
+    title_cased,
+)
 from qa.lexical import TermStatistics, stems, words
 from qa.models import AnswerMode, Citation
 from qa.questions import AnswerType, Question
@@ -231,7 +238,10 @@ class ExtractiveAnswerer(Answerer):
         question = evidence.question
         scored: list[ScoredSentence] = []
         seen_texts: set[str] = set()
-        for rank, hit in enumerate([*evidence.chunks, *evidence.candidates]):
+        hits = [*evidence.chunks, *evidence.candidates]
+        # "backup" always on "crew" in the sources: no name is a "backup actress".
+        elsewhere = any(modifies_another_noun(question.focus_phrase, h.chunk.text) for h in hits)
+        for rank, hit in enumerate(hits):
             sentences = hit.chunk.sentences
             # Stem each sentence once: a chunk is its sentences, a pair is two of them.
             sentence_stems = [set(stems(s.text)) for s in sentences]
@@ -254,7 +264,7 @@ class ExtractiveAnswerer(Answerer):
                     pair_stems = sentence_stems[position] | sentence_stems[position + 1]
                     units.append((pair, pair_meaning, pair_stems))
                 for unit, unit_meaning, unit_stems in units:
-                    slot = self._slot(unit.text, unit_stems, evidence, hit.chunk.text)
+                    slot = self._slot(unit.text, unit_stems, evidence, hit.chunk.text, elsewhere)
                     if slot is None:
                         continue  # it does not hold the kind of fact asked for
                     found, kind, by_role = slot
@@ -301,7 +311,12 @@ class ExtractiveAnswerer(Answerer):
             item.score = min(1.0, item.score + bonus)
 
     def _slot(
-        self, text: str, text_stems: set[str], evidence: Evidence, context: str = ""
+        self,
+        text: str,
+        text_stems: set[str],
+        evidence: Evidence,
+        context: str = "",
+        elsewhere: bool = False,
     ) -> tuple[list[str], float, bool] | None:
         """The facts of ``text`` that answer what the question asks, how squarely (0..1) and
         whether they are names standing next to the role asked about; None when it holds none:
@@ -319,10 +334,15 @@ class ExtractiveAnswerer(Answerer):
             return [], 1.0 if named else 0.5, False
         found: list[str] | None = None
         squarely = 1.0
+        if question.character:
+            # "Who plays the pilot's wife?": only a line that casts someone in that part
+            # answers; "a surgeon, played by Peresild" says nothing of the wife.
+            cast = cast_names(text, question.character)
+            return (cast, 1.0, True) if cast else None
         if kind in (AnswerType.PERSON, AnswerType.ENTITY) and question.focus:
             if title_cased(text):
                 return None  # a headline's capitals are not names
-            found = role_names(text, question.focus_phrase, question.text, context)
+            found = role_names(text, question.focus_phrase, question.text, context, elsewhere)
             if found is None:
                 squarely = _NAMES  # names, but none standing next to the role asked about
         by_role = found is not None

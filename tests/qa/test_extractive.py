@@ -86,3 +86,28 @@ def test_when_is_answered_by_no_date_yet(seed_engine: Engine) -> None:
     assert any(
         phrase in answer.answer for phrase in ("not yet been revealed", "yet to be confirmed")
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # A 12-day stay and a three-hour trip are two facts, not two answers.
+        "How long after lifting off did the crew reach the space station?",
+        # "37-year-old" is not a length of stay.
+        "How long will the actress and the director stay on the station?",
+        # Rogozin heads the agency; he is not a second director.
+        "Who is directing the movie?",
+    ],
+)
+def test_no_disagreement_where_the_sources_agree(seed_engine: Engine, question: str) -> None:
+    answer = seed_engine.ask(question)
+    assert answer.answered
+    assert "disagree" not in answer.answer
+    assert len(answer.citations) == 1
+
+
+def test_a_casting_question_needs_a_line_that_casts_that_part(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("Who plays the surgeon in the film?")
+    assert answer.answered and "Peresild" in answer.answer
+    # Lines cast Peresild as the surgeon; none says who plays anyone's daughter.
+    assert not seed_engine.ask("Who plays the sick cosmonaut's daughter?").answered

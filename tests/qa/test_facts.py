@@ -5,7 +5,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.facts import facts, normalise_fact, proper_names, role_names
+from qa.facts import (
+    cast_names,
+    facts,
+    modifies_another_noun,
+    normalise_fact,
+    proper_names,
+    role_names,
+    title_cased,
+)
+from qa.lexical import stems
 from qa.questions import AnswerType
 
 
@@ -82,3 +91,41 @@ def test_places_of_an_origin_question_skip_destinations() -> None:
     sentence = "It launched toward the International Space Station from Baikonur."
     assert facts(sentence, AnswerType.PLACE, "Where was the crew launched from?") == ["Baikonur"]
     assert "International Space Station" in facts(sentence, AnswerType.PLACE, "Where did it go?")
+
+
+def test_an_age_is_not_a_duration() -> None:
+    sentence = "37-year-old actress Yulia Peresild flew for a 12-day stay."
+    assert facts(sentence, AnswerType.DURATION) == ["12-day"]
+
+
+def test_a_headline_names_no_one() -> None:
+    headline = "Russian Film Crew Set to Make First Ever Movie in Space Onboard ISS"
+    assert title_cased(headline)
+    assert facts(headline, AnswerType.PLACE) == []
+    assert not title_cased("The crew launched from Baikonur in Kazakhstan.")
+
+
+def test_cast_names_name_who_plays_the_part_asked_about() -> None:
+    plot = "The plot revolves around a surgeon, played by Peresild, who hurries to the station."
+    assert cast_names(plot, "surgeon") == ["Peresild"]
+    assert cast_names(plot, "wife") == []  # casts someone, but in another part
+    assert cast_names("Follows a Russian doctor (played by Peresild).", "doctor") == ["Peresild"]
+    assert cast_names("Peresild, who will play the heroic doctor, said so.", "doctor") == [
+        "Peresild"
+    ]
+    assert cast_names("Actor Yulia Peresild waves before the launch.", "doctor") is None
+
+
+def test_a_modifier_used_on_another_noun() -> None:
+    crew = "They will be joined by Oleg Artemyev, as well as a two-person backup crew."
+    assert modifies_another_noun(("backup", "actress"), crew)
+    assert not modifies_another_noun(("backup", "actress"), "The backup actress trained too.")
+    assert not modifies_another_noun(("actress",), crew)  # no modifier to misuse
+
+
+@given(st.sampled_from(["backup", "veteran", "lead"]), st.sampled_from(["crew", "team"]))
+def test_a_modifier_on_its_own_head_is_never_misused(modifier: str, other: str) -> None:
+    phrase = (*stems(modifier), *stems("actress"))
+    # Once the sources use the whole phrase, other uses of the modifier do not rule it out.
+    text = f"The {modifier} actress is named. A {modifier} {other} exists too."
+    assert not modifies_another_noun(phrase, text)

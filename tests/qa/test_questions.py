@@ -88,3 +88,14 @@ def test_the_thing_asked_about() -> None:
 def test_a_yes_no_question_asks_for_no_kind_of_fact() -> None:
     question = analyse("Did anything go wrong when the Soyuz docked?")
     assert question.answer_type is AnswerType.OTHER
+
+
+def test_a_casting_question_names_the_part() -> None:
+    assert analyse("Who plays the sick pilot's daughter in the film?").character == "daughter"
+    assert (
+        analyse("Which actor plays the injured engineer who needs help?").character
+        == (analyse("engineer").terms[0])
+    )
+    # A part in general is not a character: any lead actor answers.
+    assert analyse("Who plays the lead role in Challenge?").character is None
+    assert analyse("Who directs Challenge?").character is None
