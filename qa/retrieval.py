@@ -87,7 +87,7 @@ class HybridRetriever:
     ) -> list[RetrievedChunk]:
         """The best ``max(k, pool)`` chunks, best first: the first ``k`` are the answer's
         context, the rest extra candidates for the extractive answerer's sentence search."""
-        depth = max(2 * k, 10)
+        depth = max(2 * k, pool, 10)
         dense: Sequence[tuple[StoredChunk, float]] = []
         lexical: Sequence[tuple[StoredChunk, float]] = []
         if self.method in ("hybrid", "dense", "hybrid-chunks") and self.chunk_count:

@@ -70,6 +70,13 @@ _MEASURE = re.compile(
     re.I,
 )
 _PURPOSE = re.compile(r"^(?:to |so that|in order to|as a means)", re.I)
+# "Why does he need an operation?", "Why can't she be flown home?", "Why was the ride rough?"
+# ask for a cause; a purpose ("to save a crew member") answers why someone acts.
+_WHY_STATE = re.compile(
+    r"\bwhy\b.*\b(?:needs?|needed|requires?|required|can['’]?t|cannot|couldn['’]?t|"
+    r"is|was|are|were)\b",
+    re.I,
+)
 #: Kinds of fact that several sources can state alike; agreement among them is evidence. Not
 #: names: the people a corpus is about occur in every other sentence.
 _COUNTABLE = frozenset(
@@ -368,6 +375,8 @@ class ExtractiveAnswerer(Answerer):
         elif kind is AnswerType.REASON:
             if any(_CAUSE.search(f) for f in found):
                 squarely = 1.0
+            elif _WHY_STATE.search(question.text):
+                return None  # a purpose or a "needs" is no cause
             elif any(_PURPOSE.search(f) for f in found):
                 squarely = 0.6
             else:

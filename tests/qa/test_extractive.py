@@ -111,3 +111,10 @@ def test_a_casting_question_needs_a_line_that_casts_that_part(seed_engine: Engin
     assert answer.answered and "Peresild" in answer.answer
     # Lines cast Peresild as the surgeon; none says who plays anyone's daughter.
     assert not seed_engine.ask("Who plays the sick cosmonaut's daughter?").answered
+
+
+def test_why_a_state_is_answered_by_a_cause_not_a_purpose(seed_engine: Engine) -> None:
+    # "to save a crew member" is why the surgeon goes, not why the crew member needs surgery.
+    answer = seed_engine.ask("Why does the sick crew member in the movie need surgery?")
+    assert answer.answered
+    assert any(cause in answer.answer for cause in ("heart", "debris", "too sick"))
