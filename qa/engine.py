@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 #: Chunks whose sentences the extractive answerer weighs (the top_k among them are the answer's
 #: context). Sentence scoring is cheap; a fact is often one sentence of a chunk ranked lower.
-CANDIDATE_POOL = 25
+CANDIDATE_POOL = 20
 
 
 def _pin_llama_index_defaults(embedding: QAEmbedding) -> None:
