@@ -46,6 +46,8 @@ _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
         r"|\b\d[\d,.]*\s*(?:million|billion)?\s*(?:dollars?|rubles?|roubles?|euros?|pounds?)\b",
         re.I,
     ),
+    # "ISS-66", "Soyuz MS-19", "B52": letters joined to a number (not "October 5").
+    AnswerType.IDENTIFIER: re.compile(r"\b[A-Z][A-Za-z]*(?:[- ][A-Z]+)?-?\d+[A-Za-z0-9-]*\b"),
     AnswerType.NUMBER: re.compile(rf"\b\d+(?:[.,]\d+)?\b|\b(?:{_NUMBER_WORDS})\b", re.I),
     AnswerType.REASON: re.compile(
         r"\b(?:because|due to|owing to|since|so that|in order to|to (?:save|treat|operate|help)"

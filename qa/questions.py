@@ -24,6 +24,8 @@ class AnswerType(StrEnum):
     NUMBER = "number"
     REASON = "reason"
     ENTITY = "entity"
+    #: A designation, code or model: "ISS-66", "MS-19".
+    IDENTIFIER = "identifier"
     OTHER = "other"
 
 
@@ -48,6 +50,15 @@ def _rule(*alternatives: str) -> re.Pattern[str]:
 # First match wins, so the specific kinds come before the general ones. Patterns that start
 # with ^ apply to the question's own wh-word only (see ``_focus``).
 _TYPE_RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    (
+        _rule(
+            r"\bdesignations?\b",
+            r"\bcode.?names?\b",
+            r"\bcall.?signs?\b",
+            r"\b(serial|model|flight|mission) (number|code)\b",
+        ),
+        AnswerType.IDENTIFIER,
+    ),
     (_rule(r"\bhow old\b", r"\bwhat age\b", r"\bage of\b", r"\bhow young\b"), AnswerType.AGE),
     (
         _rule(

@@ -118,3 +118,8 @@ def test_why_a_state_is_answered_by_a_cause_not_a_purpose(seed_engine: Engine) -
     answer = seed_engine.ask("Why does the sick crew member in the movie need surgery?")
     assert answer.answered
     assert any(cause in answer.answer for cause in ("heart", "debris", "too sick"))
+
+
+def test_a_designation_is_answered_by_an_identifier(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("What mission designation did the film crew fly under?")
+    assert answer.answered and "ISS-66" in answer.answer

@@ -129,3 +129,9 @@ def test_a_modifier_on_its_own_head_is_never_misused(modifier: str, other: str) 
     # Once the sources use the whole phrase, other uses of the modifier do not rule it out.
     text = f"The {modifier} actress is named. A {modifier} {other} exists too."
     assert not modifies_another_noun(phrase, text)
+
+
+def test_identifiers_are_letters_and_a_number() -> None:
+    sentence = "The crew of the ISS-66 mission boarded Soyuz MS-19 on October 5, 2021."
+    assert facts(sentence, AnswerType.IDENTIFIER) == ["ISS-66", "Soyuz MS-19"]
+    assert facts("The crew flew on October 5.", AnswerType.IDENTIFIER) == []

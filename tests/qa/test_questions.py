@@ -99,3 +99,15 @@ def test_a_casting_question_names_the_part() -> None:
     # A part in general is not a character: any lead actor answers.
     assert analyse("Who plays the lead role in Challenge?").character is None
     assert analyse("Who directs Challenge?").character is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What was the mission designation of the flight?",
+        "What is the code name of the project?",
+        "Which flight number did they take?",
+    ],
+)
+def test_a_designation_asks_for_an_identifier(text: str) -> None:
+    assert analyse(text).answer_type is AnswerType.IDENTIFIER
