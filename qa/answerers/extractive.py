@@ -71,12 +71,22 @@ _MEASURE = re.compile(
 )
 _PURPOSE = re.compile(r"^(?:to |so that|in order to|as a means)", re.I)
 # "Why does he need an operation?", "Why can't she be flown home?", "Why was the ride rough?"
-# ask for a cause; a purpose ("to save a crew member") answers why someone acts.
-_WHY_STATE = re.compile(
-    r"\bwhy\b.*\b(?:needs?|needed|requires?|required|can['’]?t|cannot|couldn['’]?t|"
-    r"is|was|are|were)\b",
-    re.I,
+# ask for a cause; a purpose ("to save a crew member") answers why someone acts ("Why is
+# Russia making the film?").
+_WHY_NEED = re.compile(
+    r"\bwhy\b.*\b(?:needs?|needed|requires?|required|can['’]?t|cannot|couldn['’]?t)\b", re.I
 )
+_WHY_BE = re.compile(r"\bwhy\s+(?:is|was|are|were|isn['’]t|wasn['’]t)\b", re.I)
+_ACTING = re.compile(r"\b\w{2,}ing\b", re.I)
+
+
+def asks_for_a_cause(question: str) -> bool:
+    """Whether a "why" question asks about a state, which only a cause explains."""
+    return bool(_WHY_NEED.search(question)) or bool(
+        _WHY_BE.search(question) and not _ACTING.search(question)
+    )
+
+
 #: Kinds of fact that several sources can state alike; agreement among them is evidence. Not
 #: names: the people a corpus is about occur in every other sentence.
 _COUNTABLE = frozenset(
@@ -375,7 +385,7 @@ class ExtractiveAnswerer(Answerer):
         elif kind is AnswerType.REASON:
             if any(_CAUSE.search(f) for f in found):
                 squarely = 1.0
-            elif _WHY_STATE.search(question.text):
+            elif asks_for_a_cause(question.text):
                 return None  # a purpose or a "needs" is no cause
             elif any(_PURPOSE.search(f) for f in found):
                 squarely = 0.6

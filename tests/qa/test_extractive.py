@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answerers.extractive import ExtractiveAnswerer
+from qa.answerers.extractive import ExtractiveAnswerer, asks_for_a_cause
 from qa.engine import Engine
 
 
@@ -123,3 +123,17 @@ def test_why_a_state_is_answered_by_a_cause_not_a_purpose(seed_engine: Engine) -
 def test_a_designation_is_answered_by_an_identifier(seed_engine: Engine) -> None:
     answer = seed_engine.ask("What mission designation did the film crew fly under?")
     assert answer.answered and "ISS-66" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "cause"),
+    [
+        ("Why does the cosmonaut need an operation?", True),
+        ("Why can't she be flown home?", True),
+        ("Why was the ride rough on the director?", True),
+        ("Why is Russia making a film in orbit?", False),  # a purpose answers this
+        ("Why did they fly to the station?", False),
+    ],
+)
+def test_which_why_questions_ask_for_a_cause(question: str, cause: bool) -> None:
+    assert asks_for_a_cause(question) is cause
