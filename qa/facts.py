@@ -21,6 +21,7 @@ _NUMBER_WORDS = (
     r"twenty|thirty|forty|fifty|hundred|dozen"
 )
 _UNITS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
+_UNIT = re.compile(rf"\b({_UNITS})", re.I)
 
 _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.DATE: re.compile(
@@ -201,6 +202,11 @@ def facts(sentence: str, answer_type: AnswerType, question: str = "") -> list[st
         return []
     asked = question.lower()
     return [m.group(0) for m in pattern.finditer(sentence) if m.group(0).lower() not in asked]
+
+
+def time_units(fact: str) -> set[str]:
+    """The units of a duration, singular: "a 12-day stay" -> {"day"}."""
+    return {unit.lower().removesuffix("s") for unit in _UNIT.findall(fact)}
 
 
 def normalise_fact(fact: str) -> str:

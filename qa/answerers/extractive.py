@@ -34,6 +34,7 @@ from qa.facts import (
     modifies_another_noun,
     normalise_fact,
     role_names,
+    time_units,
     title_cased,
 )
 from qa.lexical import TermStatistics, stems, words
@@ -184,9 +185,6 @@ def _comparable_facts(item: ScoredSentence, answer_type: AnswerType) -> set[str]
     return {_fact_key(f, answer_type) for f in chosen}
 
 
-_UNIT = re.compile(r"(second|minute|hour|day|week|month|year|decade)", re.I)
-
-
 def _states_otherwise(best: ScoredSentence, other: ScoredSentence, answer_type: AnswerType) -> bool:
     """Whether ``other`` can contradict ``best`` at all: it answers as squarely ("later in
     2021" does not contradict "October 5"); names stand in the role asked about in both
@@ -203,8 +201,8 @@ def _states_otherwise(best: ScoredSentence, other: ScoredSentence, answer_type: 
     if other.facts and all(_fact_key(f, answer_type) in said for f in other.facts):
         return False
     if answer_type is AnswerType.DURATION:
-        units = {u.lower() for f in best.facts for u in _UNIT.findall(f)}
-        if not any(u.lower() in units for f in other.facts for u in _UNIT.findall(f)):
+        units = set().union(*(time_units(f) for f in best.facts))
+        if not any(time_units(f) & units for f in other.facts):
             return False
     return True
 
