@@ -31,6 +31,7 @@ from qa.llm import Completion, LLMClient
 from qa.loading import Source, load_corpus
 from qa.models import Answer
 from qa.prompts import build_messages
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.slow
 Messages = list[dict[str, str]]
@@ -64,15 +65,6 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: flo
         time.sleep(0.3)
     process.kill()
     raise AssertionError(f"{url} did not come up: {log.read_text(errors='replace')}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,12 @@ from qa.engine import Engine
 from qa.errors import StoreUnavailableError
 from qa.store import IndexStore
 from tests.support.chroma import TWO_FILES as FILES
-from tests.support.chroma import ChromaServer
+from tests.support.chroma import ChromaServer, write_corpus
 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "corpus"
-    root.mkdir()
-    for name, text in FILES.items():
-        (root / name).write_text(text, encoding="utf-8")
-    return root
+    return write_corpus(tmp_path / "corpus")
 
 
 @pytest.fixture

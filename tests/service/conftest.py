@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from qa.config import load_settings
 from qa.engine import Engine
 from service.app import create_app
+from tests.support.processes import stop
 from tests.support.slack_standin import SlackStandIn, slack_settings_overrides
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -118,13 +119,8 @@ def start_server(
     raise AssertionError(f"qa serve did not become ready: {log_path.read_text()}")
 
 
-def stop_server(server: RunningServer) -> int:
-    server.process.terminate()
-    try:
-        return server.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        return server.process.wait(timeout=10)
+def stop_server(server: RunningServer) -> int | None:
+    return stop(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from tests.service.conftest import ServerFactory
-from tests.support.chroma import TWO_FILES as FILES
-from tests.support.chroma import ChromaServer
+from tests.support.chroma import ChromaServer, write_corpus
 from tests.support.processes import qa_environment, run_qa
 
 pytestmark = pytest.mark.slow
@@ -23,11 +22,7 @@ QUESTION = {"question": "Where did the crew of Alpha Station launch from?"}
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "corpus"
-    root.mkdir()
-    for name, text in FILES.items():
-        (root / name).write_text(text, encoding="utf-8")
-    return root
+    return write_corpus(tmp_path / "corpus")
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float = 60.0) -> None:

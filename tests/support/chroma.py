@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.processes import stop
+
 #: A two-file corpus for store and server tests: small, and each file answers its own question.
 TWO_FILES = {
     "alpha.txt": (
@@ -23,6 +25,14 @@ TWO_FILES = {
         "Its launch date has not been set yet.\n"
     ),
 }
+
+
+def write_corpus(root: Path, files: dict[str, str] = TWO_FILES) -> Path:
+    """``files`` written into a new folder ``root``."""
+    root.mkdir()
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
 
 
 def _free_port() -> int:
@@ -70,14 +80,8 @@ class ChromaServer:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and wait until its port is closed."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop(self.process, timeout_s=15)
 
     def __enter__(self) -> ChromaServer:
         self.start()

@@ -24,3 +24,15 @@ def run_qa(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
         text=True,
         timeout=300,
     )
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = 30) -> int | None:
+    """SIGTERM, then SIGKILL if it does not exit within ``timeout_s``; its exit status."""
+    if process.poll() is not None:
+        return process.returncode
+    process.terminate()
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=10)
