@@ -189,7 +189,9 @@ class SlackBot:
         ack()
         helpful = action.get("action_id") == FEEDBACK_HELPFUL
         user = str(body.get("user", {}).get("id", ""))
-        recorded = self.feedback.record_vote(str(action.get("value", "")), user, helpful)
+        recorded = self.feedback.record_vote(
+            str(action.get("value", "")), user, helpful, _clicked_at(action)
+        )
         if not recorded:
             logger.warning("feedback for an unknown answer ignored")
             return
@@ -283,3 +285,11 @@ def _bolt_logger() -> logging.Logger:
 
 def _from_a_bot(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
+
+
+def _clicked_at(action: dict[str, Any]) -> float | None:
+    """When the button was clicked: Slack's ``action_ts`` ("1548426417.840180"), if any."""
+    try:
+        return float(action["action_ts"])
+    except (KeyError, TypeError, ValueError):
+        return None

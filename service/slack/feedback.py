@@ -46,8 +46,14 @@ class FeedbackStore:
             )
         return answer_id
 
-    def record_vote(self, answer_id: str, user: str, helpful: bool) -> bool:
-        """Records ``user``'s vote; False when no answer has that id (a forged or old button)."""
+    def record_vote(
+        self, answer_id: str, user: str, helpful: bool, clicked_at: float | None = None
+    ) -> bool:
+        """Records ``user``'s vote, clicked at ``clicked_at`` (epoch seconds; now if None);
+        False when no answer has that id (a forged or old button).
+
+        The latest click wins, by when it was clicked: listeners run concurrently after the
+        ack, so two quick clicks can be recorded in either order."""
         with self.database.connect() as connection:
             known = connection.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,))
             if known.fetchone() is None:
@@ -55,8 +61,8 @@ class FeedbackStore:
             connection.execute(
                 "INSERT INTO feedback (answer_id, user, helpful, voted_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (answer_id, user) DO UPDATE SET helpful = excluded.helpful,"
-                " voted_at = excluded.voted_at",
-                (answer_id, user, int(helpful), time.time()),
+                " voted_at = excluded.voted_at WHERE excluded.voted_at >= feedback.voted_at",
+                (answer_id, user, int(helpful), time.time() if clicked_at is None else clicked_at),
             )
         return True
 

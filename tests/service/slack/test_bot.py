@@ -439,7 +439,14 @@ def click(client: TestClient, action_id: str, value: str, user: str = "U0READER"
         "channel": {"id": "C0GENERAL"},
         "trigger_id": "1.2.3",
         "actions": [
-            {"type": "button", "action_id": action_id, "block_id": "qa_feedback", "value": value}
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "qa_feedback",
+                "value": value,
+                # As Slack sends it: when the button was clicked.
+                "action_ts": f"{time.time():.6f}",
+            }
         ],
     }
     return post_form(client, {"payload": json.dumps(payload)})

@@ -69,6 +69,17 @@ def test_votes_are_one_per_person_and_can_change(tmp_path: Path) -> None:
     assert (totals.helpful, totals.not_helpful) == (1, 1)
 
 
+def test_the_latest_click_wins_whatever_order_clicks_are_recorded_in(tmp_path: Path) -> None:
+    store = FeedbackStore(SlackDatabase(tmp_path / "slack.sqlite3"))
+    answer_id = store.record_answer(sample_answer(), channel="C1", user="U1")
+
+    # Clicked "not helpful" second, but its listener finished first.
+    assert store.record_vote(answer_id, "U2", helpful=False, clicked_at=1700000002.5)
+    assert store.record_vote(answer_id, "U2", helpful=True, clicked_at=1700000001.5)
+
+    assert store.votes(answer_id) == [("U2", False)]
+
+
 def test_a_vote_for_an_unknown_answer_is_refused(tmp_path: Path) -> None:
     store = FeedbackStore(SlackDatabase(tmp_path / "slack.sqlite3"))
     assert not store.record_vote("forged", "U1", helpful=True)
