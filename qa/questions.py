@@ -216,6 +216,21 @@ def _phrase_stems(phrase: str) -> tuple[str, ...]:
     return tuple(stems(re.split(r"['’]s\s+", phrase)[-1]))
 
 
+# "Apart from the feature film, what else ...": what the question sets aside is not what it asks
+# about, so its words must not pull toward sentences about the feature film.
+_SET_ASIDE = re.compile(
+    r"\b(?:apart from|aside from|besides|other than|except(?: for)?|in addition to)\s+[^,?;]+?"
+    r"(?:,\s*|(?=\s+(?:what|which|who|whom|where|when|how)\b))",
+    re.I,
+)
+
+
+def asked_part(text: str) -> str:
+    """The question without what it sets aside ("Besides the film itself, what else ...")."""
+    asked = _SET_ASIDE.sub(" ", text).strip(" ,;")
+    return re.sub(r"\s{2,}", " ", asked) if words(asked) else text
+
+
 def _focus(text: str) -> str:
     """The question from its first wh-word on ("What animal ... when asked" asks "what")."""
     match = _WH_WORD.search(text)
@@ -225,8 +240,9 @@ def _focus(text: str) -> str:
 def analyse(text: str) -> Question:
     """Classify the expected answer and pick the content terms of a validated question."""
     answer_type = AnswerType.OTHER
-    focus_text = _focus(text)
-    if _YES_NO.match(text):
+    asked = asked_part(text)
+    focus_text = _focus(asked)
+    if _YES_NO.match(asked):
         focus_text = ""  # its "when", "who" belong to a clause, not to what is asked
     for pattern, kind in _TYPE_RULES:
         if pattern.search(focus_text):
@@ -237,10 +253,10 @@ def analyse(text: str) -> Question:
     phrase = _focus_phrase(focus_text)
     focus = phrase[-1] if phrase else None
     seen: dict[str, None] = {}
-    for stem in stems(text):
+    for stem in stems(asked):
         seen.setdefault(stem, None)
     if not seen:  # a question of stop words only ("Who is he?"): keep them rather than nothing
-        for word in words(text):
+        for word in words(asked):
             seen.setdefault(word, None)
     return Question(
         text=text,

@@ -70,6 +70,12 @@ _MEASURE = re.compile(
     r"kilomet(?:er|re)s?|feet|foot|inch(?:es)?|miles?|tons?|tonnes?|kilograms?|pounds?)\b",
     re.I,
 )
+_ELSE = re.compile(r"\b(?:what|who|which|where|anything|anyone|anywhere)\s+else\b", re.I)
+_MORE = re.compile(
+    r"\b(?:also|as well|in addition|additionally|besides|too|further|another)\b", re.I
+)
+# "not only for professionals but also for ..." adds to a contrast, not to what was said before.
+_NOT_ONLY = re.compile(r"\bnot only\b.*?\bbut (?:also|as well)\b", re.I)
 _PURPOSE = re.compile(r"^(?:to |so that|in order to|as a means)", re.I)
 # "Why does he need an operation?", "Why can't she be flown home?", "Why was the ride rough?"
 # ask for a cause; a purpose ("to save a crew member") answers why someone acts ("Why is
@@ -211,6 +217,21 @@ def _states_otherwise(best: ScoredSentence, other: ScoredSentence, answer_type: 
 _CONTINUES = re.compile(r"(?:They|He|She|It|This|These|Those|Their|His|Her|Its)\b")
 
 
+_DEFINITE = re.compile(r"(?:The|This|That|These|Those|Such)\s+([A-Za-z-]+)")
+
+
+def leaning(previous_stems: set[str], following: str) -> str | None:
+    """How ``following`` leans on the sentence before it, if it does: it opens with a
+    pronoun ("They were planning ..."), or with a definite noun the sentence before
+    introduced ("... have been training since June 1. The training regimen included ...")."""
+    if _CONTINUES.match(following):
+        return "pronoun"
+    definite = _DEFINITE.match(following)
+    if definite is not None and set(stems(definite.group(1))) & previous_stems:
+        return "definite"
+    return None
+
+
 def join_sentences(
     chunk: StoredChunk, first: StoredSentence, second: StoredSentence
 ) -> StoredSentence:
@@ -269,17 +290,27 @@ class ExtractiveAnswerer(Answerer):
                 if meaning is None or not _worth_quoting(sentence) or sentence.text in seen_texts:
                     continue
                 seen_texts.add(sentence.text)  # repeated captions: quote the first only
-                units = [(sentence, meaning, sentence_stems[position])]
+                # (quoted span, its meaning, its stems, the text whose facts answer)
+                units = [(sentence, meaning, sentence_stems[position], sentence.text)]
                 following = sentences[position + 1] if position + 1 < len(sentences) else None
-                if following is not None and _CONTINUES.match(following.text):
+                leans = leaning(sentence_stems[position], following.text) if following else None
+                if following is not None and leans is not None:
                     # "... a Hollywood project by Tom Cruise. They were planning a movie ...":
                     # the second sentence only makes sense with the first; quote them together.
+                    # A pronoun's sentence means little alone, so the pair means what the
+                    # better of the two does; "The training regimen included ..." means what
+                    # it says, the sentence before only tells which training.
                     pair = join_sentences(hit.chunk, sentence, following)
-                    pair_meaning = max(meaning, meanings[position + 1] or 0.0)
+                    second = meanings[position + 1] or 0.0
+                    pair_meaning = max(meaning, second) if leans == "pronoun" else second
                     pair_stems = sentence_stems[position] | sentence_stems[position + 1]
-                    units.append((pair, pair_meaning, pair_stems))
-                for unit, unit_meaning, unit_stems in units:
-                    slot = self._slot(unit.text, unit_stems, evidence, hit.chunk.text, elsewhere)
+                    # The interview date of "Peresild, seen here on June 4. The actress is
+                    # part of a crew ..." is no date of the crew's: a definite sentence
+                    # states its own facts.
+                    stating = pair.text if leans == "pronoun" else following.text
+                    units.append((pair, pair_meaning, pair_stems, stating))
+                for unit, unit_meaning, unit_stems, stating in units:
+                    slot = self._slot(stating, unit_stems, evidence, hit.chunk.text, elsewhere)
                     if slot is None:
                         continue  # it does not hold the kind of fact asked for
                     found, kind, by_role = slot
@@ -346,6 +377,9 @@ class ExtractiveAnswerer(Answerer):
             # No kind of fact to look for: look for the thing asked about, if named.
             focus = question.focus
             named = focus is None or evidence.statistics.found_in(focus, text_stems)
+            if _ELSE.search(question.text):
+                # "What else is planned?" asks for something more: "... are also planned".
+                named = named and bool(_MORE.search(_NOT_ONLY.sub(" ", text)))
             return [], 1.0 if named else 0.5, False
         found: list[str] | None = None
         squarely = 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answerers.extractive import ExtractiveAnswerer, asks_for_a_cause
+from qa.answerers.extractive import ExtractiveAnswerer, asks_for_a_cause, leaning
 from qa.engine import Engine
 
 
@@ -137,3 +137,48 @@ def test_a_designation_is_answered_by_an_identifier(seed_engine: Engine) -> None
 )
 def test_which_why_questions_ask_for_a_cause(question: str, cause: bool) -> None:
     assert asks_for_a_cause(question) is cause
+
+
+def test_what_else_is_answered_by_what_is_also_there(seed_engine: Engine) -> None:
+    # "documentaries ... are also planned" adds to the film; "not only for professionals
+    # but also for ..." adds nothing.
+    question = "Apart from the movie, what else does the educational project include?"
+    answer = seed_engine.ask(question)
+    assert answer.answered and "documentaries" in answer.answer
+    cited = [(c.source, c.start_line) for c in answer.citations]
+    assert cited == [("001_14ba5daab466d46c.txt", 21)]
+
+
+@pytest.mark.parametrize(
+    ("before", "sentence", "how"),
+    [
+        ("They have trained since June.", "The training regimen included a jump.", "definite"),
+        ("Tom Cruise announced a film.", "They were planning a movie in space.", "pronoun"),
+        ("Peresild was seen here in Moscow.", "The actress is part of a crew.", None),
+        ("The crew launched on Tuesday.", "The station is 400 km up.", None),
+    ],
+)
+def test_a_sentence_leans_on_the_one_before(before: str, sentence: str, how: str | None) -> None:
+    from qa.lexical import stems
+
+    assert leaning(set(stems(before)), sentence) == how
+
+
+def test_a_sentence_quoted_for_its_context_states_only_its_own_facts(seed_engine: Engine) -> None:
+    # "Peresild, seen here in Moscow on June 4, 2021. The actress is part of a crew flying
+    # to the ISS later this year": June 4 is the interview's date, not the flight's.
+    evidence, _ = seed_engine.retrieve("When is the actress's crew flying to the ISS?")
+    pairs = [
+        item
+        for item in ExtractiveAnswerer().score(evidence)
+        if "seen here" in item.sentence.text and "The actress is part" in item.sentence.text
+    ]
+    assert pairs
+    assert all(item.facts == ["later this year"] for item in pairs)
+
+
+def test_a_definite_sentence_is_quoted_with_the_one_it_leans_on(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("What did the training regimen include?")
+    assert answer.answered
+    assert "The training regimen included" in answer.answer and "parachute" in answer.answer
+    assert "have been training since June 1" in answer.answer  # which training

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.errors import InvalidQuestionError
-from qa.questions import AnswerType, analyse, validate_question
+from qa.lexical import words
+from qa.questions import AnswerType, analyse, asked_part, validate_question
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t "])
@@ -111,3 +112,34 @@ def test_a_casting_question_names_the_part() -> None:
 )
 def test_a_designation_asks_for_an_identifier(text: str) -> None:
     assert analyse(text).answer_type is AnswerType.IDENTIFIER
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("Apart from the feature film, what else is planned?", "what else is planned?"),
+        ("Besides the movie itself, what else will they make?", "what else will they make?"),
+        ("Aside from Peresild who flew?", "who flew?"),
+        ("What, other than the film, is planned?", "What, is planned?"),
+        # Nothing set aside: the question as it is.
+        ("Who other than Peresild flew?", "Who other than Peresild flew?"),
+        ("Who directs Challenge?", "Who directs Challenge?"),
+    ],
+)
+def test_what_a_question_sets_aside_is_not_asked(text: str, asked: str) -> None:
+    assert asked_part(text) == asked
+
+
+def test_words_set_aside_are_no_terms() -> None:
+    question = analyse("Apart from the feature film, what else is planned by Roscosmos?")
+    assert "featur" not in question.terms and "film" not in question.terms
+    assert {"plan", "roscosmo"} <= set(question.terms)
+    assert question.text.startswith("Apart from")  # quoted as asked
+
+
+@given(st.text(max_size=200))
+def test_the_asked_part_only_drops_words_and_keeps_some(text: str) -> None:
+    asked = asked_part(text)
+    assert set(words(asked)) <= set(words(text))
+    if words(text):
+        assert words(asked)
