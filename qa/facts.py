@@ -239,14 +239,14 @@ def modifies_another_noun(phrase: tuple[str, ...], text: str) -> bool:
         (stems(m.group(0), keep_stopwords=True), m.group(0).lower())
         for m in _WORD_SPAN.finditer(text)
     ]
+    on_another = False
     for (stem, _), (next_stem, next_word) in pairwise(tokens):
         if not stem or stem[0] not in modifiers or next_word in STOPWORDS or not next_stem:
             continue
         if next_stem[0] == head:
             return False  # the sources do use the whole phrase
-        if next_stem[0] not in modifiers:
-            return True
-    return False
+        on_another = on_another or next_stem[0] not in modifiers
+    return on_another
 
 
 def role_names(

@@ -276,7 +276,9 @@ class ExtractiveAnswerer(Answerer):
         seen_texts: set[str] = set()
         hits = [*evidence.chunks, *evidence.candidates]
         # "backup" always on "crew" in the sources: no name is a "backup actress".
-        elsewhere = any(modifies_another_noun(question.focus_phrase, h.chunk.text) for h in hits)
+        elsewhere = modifies_another_noun(
+            question.focus_phrase, "\n".join(h.chunk.text for h in hits)
+        )
         for rank, hit in enumerate(hits):
             sentences = hit.chunk.sentences
             # Stem each sentence once: a chunk is its sentences, a pair is two of them.

@@ -123,11 +123,19 @@ def test_a_modifier_used_on_another_noun() -> None:
     assert not modifies_another_noun(("actress",), crew)  # no modifier to misuse
 
 
-@given(st.sampled_from(["backup", "veteran", "lead"]), st.sampled_from(["crew", "team"]))
-def test_a_modifier_on_its_own_head_is_never_misused(modifier: str, other: str) -> None:
+@given(
+    st.sampled_from(["backup", "veteran", "lead"]),
+    st.sampled_from(["crew", "team"]),
+    st.booleans(),
+)
+def test_a_modifier_on_its_own_head_is_never_misused(
+    modifier: str, other: str, whole_first: bool
+) -> None:
     phrase = (*stems(modifier), *stems("actress"))
-    # Once the sources use the whole phrase, other uses of the modifier do not rule it out.
-    text = f"The {modifier} actress is named. A {modifier} {other} exists too."
+    # Once the sources use the whole phrase, other uses of the modifier do not rule it out,
+    # before it or after it.
+    whole, misused = f"The {modifier} actress is named.", f"A {modifier} {other} exists too."
+    text = f"{whole} {misused}" if whole_first else f"{misused} {whole}"
     assert not modifies_another_noun(phrase, text)
 
 
