@@ -144,23 +144,17 @@ class ScoredSentence:
     by_role: bool = False
 
 
-def coverage(
-    terms: tuple[str, ...],
-    text_stems: set[str],
-    statistics: TermStatistics,
-    modifiers: tuple[str, ...] = (),
-) -> float:
+def coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStatistics) -> float:
     """IDF-weighted share of ``terms`` found in ``text_stems``.
 
     A word the corpus never uses can match no sentence. One stray such word ("rival" where the
     text says "beat a Hollywood project") is forgiven and left to the embedding's sense of
-    meaning; a question mostly about such words ("box office", "soundtrack") is not, nor one
-    of the ``modifiers`` of what is asked about: "running time" is not "of all time".
+    meaning; a question mostly about such words ("box office", "soundtrack") is not.
     """
     if not terms:
         return 0.0
     unknown = [t for t in terms if not statistics.known(t)]
-    if len(unknown) * 3 <= len(terms) and not set(unknown) & set(modifiers):
+    if len(unknown) * 3 <= len(terms):
         terms = tuple(t for t in terms if statistics.known(t))
     total = sum(statistics.idf(t) for t in terms)
     found = sum(statistics.idf(t) for t in terms if statistics.found_in(t, text_stems))
@@ -281,7 +275,6 @@ class ExtractiveAnswerer(Answerer):
         scored: list[ScoredSentence] = []
         seen_texts: set[str] = set()
         hits = [*evidence.chunks, *evidence.candidates]
-        modifiers = question.focus_phrase[:-1]  # "running" of "running time"
         # "backup" always on "crew" in the sources: no name is a "backup actress".
         elsewhere = modifies_another_noun(
             question.focus_phrase, "\n".join(h.chunk.text for h in hits)
@@ -291,7 +284,7 @@ class ExtractiveAnswerer(Answerer):
             # Stem each sentence once: a chunk is its sentences, a pair is two of them.
             sentence_stems = [set(stems(s.text)) for s in sentences]
             chunk_stems = set().union(*sentence_stems)
-            chunk_cover = coverage(question.terms, chunk_stems, evidence.statistics, modifiers)
+            chunk_cover = coverage(question.terms, chunk_stems, evidence.statistics)
             rank_signal = 1.0 / (1.0 + rank)
             meanings = [self._meaning(evidence, s.id) for s in sentences]
             for position, sentence in enumerate(sentences):
@@ -323,7 +316,7 @@ class ExtractiveAnswerer(Answerer):
                     if slot is None:
                         continue  # it does not hold the kind of fact asked for
                     found, kind, by_role = slot
-                    cover = coverage(question.terms, unit_stems, evidence.statistics, modifiers)
+                    cover = coverage(question.terms, unit_stems, evidence.statistics)
                     score = (
                         w.meaning * unit_meaning
                         + w.words * cover
@@ -386,8 +379,6 @@ class ExtractiveAnswerer(Answerer):
             # No kind of fact to look for: look for the thing asked about, if named.
             focus = question.focus
             named = focus is None or evidence.statistics.found_in(focus, text_stems)
-            if any(not evidence.statistics.known(m) for m in question.focus_phrase[:-1]):
-                named = False  # no "running time" in sources that never say "running"
             if _ELSE.search(question.text):
                 # "What else is planned?" asks for something more: "... are also planned".
                 named = named and bool(_MORE.search(_NOT_ONLY.sub(" ", text)))
