@@ -41,6 +41,8 @@ class Question:
     focus_phrase: tuple[str, ...] = ()
     #: Stem of the part a casting question asks about ("wife" in "Who plays the pilot's wife?").
     character: str | None = None
+    #: It asks for something besides what it names ("What else is planned?").
+    asks_for_more: bool = False
 
 
 def _rule(*alternatives: str) -> re.Pattern[str]:
@@ -225,6 +227,9 @@ _SET_ASIDE = re.compile(
 )
 
 
+_ELSE = re.compile(r"\b(?:what|who|which|where|anything|anyone|anywhere)\s+else\b", re.I)
+
+
 def asked_part(text: str) -> str:
     """The question without what it sets aside ("Besides the film itself, what else ...")."""
     asked = _SET_ASIDE.sub(" ", text).strip(" ,;")
@@ -265,4 +270,5 @@ def analyse(text: str) -> Question:
         focus=focus,
         focus_phrase=phrase,
         character=_character(text) if answer_type is AnswerType.PERSON else None,
+        asks_for_more=bool(_ELSE.search(asked)),
     )

@@ -70,7 +70,6 @@ _MEASURE = re.compile(
     r"kilomet(?:er|re)s?|feet|foot|inch(?:es)?|miles?|tons?|tonnes?|kilograms?|pounds?)\b",
     re.I,
 )
-_ELSE = re.compile(r"\b(?:what|who|which|where|anything|anyone|anywhere)\s+else\b", re.I)
 _MORE = re.compile(
     r"\b(?:also|as well|in addition|additionally|besides|too|further|another)\b", re.I
 )
@@ -379,7 +378,7 @@ class ExtractiveAnswerer(Answerer):
             # No kind of fact to look for: look for the thing asked about, if named.
             focus = question.focus
             named = focus is None or evidence.statistics.found_in(focus, text_stems)
-            if _ELSE.search(question.text):
+            if question.asks_for_more:
                 # "What else is planned?" asks for something more: "... are also planned".
                 named = named and bool(_MORE.search(_NOT_ONLY.sub(" ", text)))
             return [], 1.0 if named else 0.5, False

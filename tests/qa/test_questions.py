@@ -143,3 +143,16 @@ def test_the_asked_part_only_drops_words_and_keeps_some(text: str) -> None:
     assert set(words(asked)) <= set(words(text))
     if words(text):
         assert words(asked)
+
+
+@pytest.mark.parametrize(
+    ("text", "more"),
+    [
+        ("Apart from the film, what else is planned?", True),
+        ("Who else flew with them?", True),
+        ("What is planned?", False),
+        ("Where is the crew going?", False),
+    ],
+)
+def test_what_else_asks_for_more(text: str, more: bool) -> None:
+    assert analyse(text).asks_for_more is more
