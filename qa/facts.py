@@ -7,6 +7,7 @@ two sentences to notice that sources disagree (36 vs 37 years old).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import pairwise
 
 from qa.lexical import words
@@ -197,11 +198,27 @@ def facts(sentence: str, answer_type: AnswerType, question: str = "") -> list[st
         ]
     if answer_type is AnswerType.ENTITY:
         return proper_names(sentence, exclude=question)
-    pattern = _PATTERNS.get(answer_type)
-    if pattern is None:
-        return []
     asked = question.lower()
-    return [m.group(0) for m in pattern.finditer(sentence) if m.group(0).lower() not in asked]
+    return [fact for fact in _matches(sentence, answer_type) if fact.lower() not in asked]
+
+
+# The answerer reads the same stored sentences for question after question: what does not
+# depend on the question is worked out once per sentence.
+@lru_cache(maxsize=16_384)
+def _matches(sentence: str, answer_type: AnswerType) -> tuple[str, ...]:
+    pattern = _PATTERNS.get(answer_type)
+    return tuple(m.group(0) for m in pattern.finditer(sentence)) if pattern else ()
+
+
+@lru_cache(maxsize=16_384)
+def _word_spans(text: str) -> tuple[tuple[int, int, tuple[str, ...], str], ...]:
+    """Each word of ``text``: where it is, its stems (stop words kept) and its lower case."""
+    from qa.lexical import stems
+
+    return tuple(
+        (m.start(), m.end(), tuple(stems(m.group(0), keep_stopwords=True)), m.group(0).lower())
+        for m in _WORD_SPAN.finditer(text)
+    )
 
 
 def time_units(fact: str) -> set[str]:
@@ -227,18 +244,15 @@ _BEFORE_ROLE = re.compile(r"\s*(?:,\s*(?:[\w’'-]+\s+){0,3})?")
 _AFTER_ROLE = re.compile(r"\s*(?:(?:[\w’'-]+\s+){0,4}[\w’'-]+,\s*)?")
 
 
-def modifies_another_noun(phrase: tuple[str, ...], text: str) -> bool:
-    """Whether ``text`` uses a modifier of ``phrase`` on a noun other than its head: a "backup"
+def modifies_another_noun(phrase: tuple[str, ...], *texts: str) -> bool:
+    """Whether ``texts`` use a modifier of ``phrase`` on a noun other than its head: a "backup"
     that is always a "backup crew" says there is no "backup actress" to name."""
-    from qa.lexical import STOPWORDS, stems
+    from qa.lexical import STOPWORDS
 
     if len(phrase) < 2:
         return False
     *modifiers, head = phrase
-    tokens = [
-        (stems(m.group(0), keep_stopwords=True), m.group(0).lower())
-        for m in _WORD_SPAN.finditer(text)
-    ]
+    tokens = [(stem, word) for text in texts for _, _, stem, word in _word_spans(text)]
     on_another = False
     for (stem, _), (next_stem, next_word) in pairwise(tokens):
         if not stem or stem[0] not in modifiers or next_word in STOPWORDS or not next_stem:
@@ -268,10 +282,7 @@ def role_names(
     from qa.lexical import stems  # the stemmer, as the question's phrase was made
 
     *modifiers, head = phrase
-    tokens = [
-        (m.start(), m.end(), stems(m.group(0), keep_stopwords=True))
-        for m in _WORD_SPAN.finditer(sentence)
-    ]
+    tokens = [(start, end, stem) for start, end, stem, _ in _word_spans(sentence)]
     roles: list[tuple[int, int]] = []
     uses_head = conflicts = False
     for index, (_, end, stem) in enumerate(tokens):

@@ -150,14 +150,31 @@ def coverage(terms: tuple[str, ...], text_stems: set[str], statistics: TermStati
     text says "beat a Hollywood project") is forgiven and left to the embedding's sense of
     meaning; a question mostly about such words ("box office", "soundtrack") is not.
     """
-    if not terms:
-        return 0.0
-    unknown = [t for t in terms if not statistics.known(t)]
-    if len(unknown) * 3 <= len(terms):
-        terms = tuple(t for t in terms if statistics.known(t))
-    total = sum(statistics.idf(t) for t in terms)
-    found = sum(statistics.idf(t) for t in terms if statistics.found_in(t, text_stems))
-    return found / total if total else 0.0
+    return TermWeights.of(terms, statistics).share(text_stems)
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """The terms that count towards ``coverage``, with their IDF weights: worked out once per
+    question, not once for each of the hundreds of sentences it is held against."""
+
+    weights: tuple[tuple[str, float], ...]
+    total: float
+    statistics: TermStatistics
+
+    @classmethod
+    def of(cls, terms: tuple[str, ...], statistics: TermStatistics) -> TermWeights:
+        unknown = [t for t in terms if not statistics.known(t)]
+        if len(unknown) * 3 <= len(terms):
+            terms = tuple(t for t in terms if statistics.known(t))
+        weights = tuple((t, statistics.idf(t)) for t in terms)
+        return cls(weights, sum(w for _, w in weights), statistics)
+
+    def share(self, text_stems: set[str]) -> float:
+        if not self.total:
+            return 0.0
+        found = sum(w for t, w in self.weights if self.statistics.found_in(t, text_stems))
+        return found / self.total
 
 
 def _fact_key(fact: str, answer_type: AnswerType) -> str:
@@ -274,16 +291,15 @@ class ExtractiveAnswerer(Answerer):
         scored: list[ScoredSentence] = []
         seen_texts: set[str] = set()
         hits = [*evidence.chunks, *evidence.candidates]
+        weights = TermWeights.of(question.terms, evidence.statistics)
         # "backup" always on "crew" in the sources: no name is a "backup actress".
-        elsewhere = modifies_another_noun(
-            question.focus_phrase, "\n".join(h.chunk.text for h in hits)
-        )
+        elsewhere = modifies_another_noun(question.focus_phrase, *(h.chunk.text for h in hits))
         for rank, hit in enumerate(hits):
             sentences = hit.chunk.sentences
             # Stem each sentence once: a chunk is its sentences, a pair is two of them.
             sentence_stems = [set(stems(s.text)) for s in sentences]
             chunk_stems = set().union(*sentence_stems)
-            chunk_cover = coverage(question.terms, chunk_stems, evidence.statistics)
+            chunk_cover = weights.share(chunk_stems)
             rank_signal = 1.0 / (1.0 + rank)
             meanings = [self._meaning(evidence, s.id) for s in sentences]
             for position, sentence in enumerate(sentences):
@@ -315,7 +331,7 @@ class ExtractiveAnswerer(Answerer):
                     if slot is None:
                         continue  # it does not hold the kind of fact asked for
                     found, kind, by_role = slot
-                    cover = coverage(question.terms, unit_stems, evidence.statistics)
+                    cover = weights.share(unit_stems)
                     score = (
                         w.meaning * unit_meaning
                         + w.words * cover

@@ -139,6 +139,21 @@ def test_a_modifier_on_its_own_head_is_never_misused(
     assert not modifies_another_noun(phrase, text)
 
 
+_PASSAGE = st.lists(
+    st.sampled_from(["a", "backup", "crew", "actress", "the", "veteran", "team", "named", "."]),
+    max_size=12,
+).map(" ".join)
+
+
+@given(st.lists(_PASSAGE, max_size=4), st.sampled_from(["backup", "veteran"]))
+def test_passages_read_as_one_text(passages: list[str], modifier: str) -> None:
+    # The answerer hands over its retrieved chunks one by one, so that each is tokenized once.
+    phrase = (*stems(modifier), *stems("actress"))
+    assert modifies_another_noun(phrase, *passages) == modifies_another_noun(
+        phrase, "\n".join(passages)
+    )
+
+
 def test_identifiers_are_letters_and_a_number() -> None:
     sentence = "The crew of the ISS-66 mission boarded Soyuz MS-19 on October 5, 2021."
     assert facts(sentence, AnswerType.IDENTIFIER) == ["ISS-66", "Soyuz MS-19"]
