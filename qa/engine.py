@@ -296,7 +296,7 @@ class Engine:
         ranked = retriever.retrieve(question, vector, k, pool=CANDIDATE_POOL)
         chunks, candidates = ranked[:k], ranked[k:]
         sentence_ids = [s.id for hit in ranked for s in hit.chunk.sentences]
-        vectors = retriever.store.sentence_vectors(sentence_ids) if sentence_ids else {}
+        vectors = retriever.sentence_vectors(sentence_ids) if sentence_ids else {}
         retrieved = time.perf_counter()
         evidence = Evidence(
             question=analyse(question),

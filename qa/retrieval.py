@@ -77,6 +77,10 @@ class HybridRetriever:
         self.store = store
         self.method = method
         self.lexical = LexicalIndex(store.all_chunks())
+        # Sentence vectors read so far. The engine builds a new retriever whenever the index
+        # changes, so this never outlives what it mirrors, and it holds at most every sentence
+        # of the index (~1.5 KB each).
+        self._sentence_vectors: dict[str, NDArray[np.float32]] = {}
 
     @property
     def chunk_count(self) -> int:
@@ -91,18 +95,15 @@ class HybridRetriever:
         dense: Sequence[tuple[StoredChunk, float]] = []
         lexical: Sequence[tuple[StoredChunk, float]] = []
         if self.method in ("hybrid", "dense", "hybrid-chunks") and self.chunk_count:
-            dense = self.store.query_chunks(vector, min(depth, self.chunk_count))
+            dense = self._dense(vector, min(depth, self.chunk_count))
         if self.method in ("hybrid", "bm25", "hybrid-chunks"):
             lexical = self.lexical.search(question, depth)
         sentence_hits: list[StoredChunk] = []
         if self.method in ("hybrid", "dense") and self.chunk_count:
             # Sentences ranked alone find a fact that a long chunk's vector blurs.
-            seen: set[str] = set()
-            for sentence_id, _ in self.store.query_sentences(vector, depth):
-                cid = sentence_id.rsplit("/", 1)[0]
-                if cid not in seen and cid in self.lexical.by_id:
-                    seen.add(cid)
-                    sentence_hits.append(self.lexical.by_id[cid])
+            nearest = self.store.query_sentences(vector, depth)
+            owners = list(dict.fromkeys(sid.rsplit("/", 1)[0] for sid, _ in nearest))
+            sentence_hits = [chunk for chunk in self._chunks(owners) if chunk is not None]
         fused: dict[str, RetrievedChunk] = {}
         for rank, chunk in enumerate(sentence_hits, start=1):
             hit = fused.setdefault(chunk.id, RetrievedChunk(chunk, 0.0))
@@ -117,3 +118,24 @@ class HybridRetriever:
             hit.score += 1.0 / (RRF_K + rank)
         ranked = sorted(fused.values(), key=lambda h: h.score, reverse=True)
         return ranked[: max(k, pool)]
+
+    def _dense(self, vector: NDArray[np.float32], k: int) -> list[tuple[StoredChunk, float]]:
+        """The k chunks nearest to ``vector``: ids from the vector store, texts from memory."""
+        nearest = self.store.query_chunk_ids(vector, k)
+        chunks = self._chunks([cid for cid, _ in nearest])
+        return [(c, score) for c, (_, score) in zip(chunks, nearest, strict=True) if c is not None]
+
+    def _chunks(self, ids: Sequence[str]) -> list[StoredChunk | None]:
+        """The chunks with these ids, None for any no longer in the index. A chunk written
+        since this retriever was built (another process's ingest, before the engine's next
+        refresh) is read from the store rather than dropped."""
+        missing = [cid for cid in ids if cid not in self.lexical.by_id]
+        fresh = {chunk.id: chunk for chunk in self.store.chunks(missing)} if missing else {}
+        return [self.lexical.by_id.get(cid) or fresh.get(cid) for cid in ids]
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        """The stored embedding of each sentence id, read from the store once."""
+        missing = [sid for sid in ids if sid not in self._sentence_vectors]
+        if missing:
+            self._sentence_vectors.update(self.store.sentence_vectors(missing))
+        return {sid: self._sentence_vectors[sid] for sid in ids if sid in self._sentence_vectors}

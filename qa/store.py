@@ -431,27 +431,25 @@ class IndexStore:
         with self._guard("count"):
             return int(self._chunks.count())
 
-    def query_chunks(self, vector: NDArray[np.float32], k: int) -> list[tuple[StoredChunk, float]]:
-        """The k chunks nearest to ``vector`` with their cosine similarity.
+    def query_chunk_ids(self, vector: NDArray[np.float32], k: int) -> list[tuple[str, float]]:
+        """Ids of the k chunks nearest to ``vector``, with cosine similarity.
 
-        Reads the vector store's collection directly: rebuilding llama-index nodes from their
-        JSON metadata cost more than the nearest-neighbour search itself (see performance.md).
+        Ids only: the retriever holds every chunk's text already (for BM25), and reading
+        documents and metadata back doubled the cost of the query (see performance.md).
         """
         with self._guard("query"):
-            got = self.vector_store.client.query(
-                query_embeddings=[vector],
-                n_results=k,
-                include=["documents", "metadatas", "distances"],
-            )
+            got = self._chunks.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [
-            (_stored_chunk(cid, text, meta), 1.0 - float(distance))
-            for cid, text, meta, distance in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
-            )
+            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
+    def chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """The chunks with these ids that are in the index, in no particular order."""
+        with self._guard("read"):
+            got = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return [
+            _stored_chunk(cid, text, meta)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
 
     def all_chunks(self) -> list[StoredChunk]:
