@@ -79,7 +79,7 @@ class HybridRetriever:
         self.lexical = LexicalIndex(store.all_chunks())
         # Sentence vectors read so far. The engine builds a new retriever whenever the index
         # changes, so this never outlives what it mirrors, and it holds at most every sentence
-        # of the index (~1.5 KB each).
+        # of the index (~1.8 KB each).
         self._sentence_vectors: dict[str, NDArray[np.float32]] = {}
 
     @property
