@@ -143,6 +143,14 @@ def _stored_chunk(cid: str, text: str, meta: dict[str, Any]) -> StoredChunk:
     )
 
 
+def _stored_chunks(got: Any) -> list[StoredChunk]:
+    """The chunks of a Chroma ``get`` that included documents and metadata."""
+    return [
+        _stored_chunk(cid, text, meta)
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    ]
+
+
 class IndexStore:
     """Reads and writes the index: an embedded Chroma folder, or a Chroma server.
 
@@ -437,20 +445,13 @@ class IndexStore:
         Ids only: the retriever holds every chunk's text already (for BM25), and reading
         documents and metadata back doubled the cost of the query (see performance.md).
         """
-        with self._guard("query"):
-            got = self._chunks.query(query_embeddings=[vector], n_results=k, include=["distances"])
-        return [
-            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
-        ]
+        return self._nearest(self._chunks, "query", vector, k)
 
     def chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
         """The chunks with these ids that are in the index, in no particular order."""
         with self._guard("read"):
             got = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return [
-            _stored_chunk(cid, text, meta)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+        return _stored_chunks(got)
 
     def all_chunks(self) -> list[StoredChunk]:
         """Every chunk (for the lexical index), read page by page."""
@@ -461,10 +462,7 @@ class IndexStore:
                 got = self._chunks.get(
                     include=["documents", "metadatas"], limit=_GET_PAGE, offset=offset
                 )
-                for cid, text, meta in zip(
-                    got["ids"], got["documents"], got["metadatas"], strict=True
-                ):
-                    chunks.append(_stored_chunk(cid, text, meta))
+                chunks.extend(_stored_chunks(got))
                 if len(got["ids"]) < _GET_PAGE:
                     break
                 offset += _GET_PAGE
@@ -472,13 +470,15 @@ class IndexStore:
 
     def query_sentences(self, vector: NDArray[np.float32], k: int) -> list[tuple[str, float]]:
         """Ids of the k sentences nearest to ``vector``, with cosine similarity."""
-        with self._guard("query sentences"):
-            got = self._sentences.query(
-                query_embeddings=[vector], n_results=k, include=["distances"]
-            )
-        return [
-            (sid, 1.0 - float(d)) for sid, d in zip(got["ids"][0], got["distances"][0], strict=True)
-        ]
+        return self._nearest(self._sentences, "query sentences", vector, k)
+
+    def _nearest(
+        self, collection: Any, action: str, vector: NDArray[np.float32], k: int
+    ) -> list[tuple[str, float]]:
+        with self._guard(action):
+            got = collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
+        ids, distances = got["ids"][0], got["distances"][0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         with self._guard("read sentences"):
