@@ -6,6 +6,7 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.config import Settings
 from qa.engine import Engine
-from qa.errors import QAError
+from qa.errors import QAError, StoreUnavailableError
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
 
@@ -25,33 +26,58 @@ class EngineSlot:
     """The engine, loaded once at start-up; or the reason it could not be, retried now and then.
 
     The service starts even when the index cannot be opened (corrupt, built with another
-    model): /healthz says the process lives, /readyz and /ask say what is wrong and what to do.
+    model, a Chroma server that is down): /healthz says the process lives, /readyz and /ask
+    say what is wrong and what to do.
     """
 
+    #: Wait between tries after an error that only a person can fix (a corrupt index, another
+    #: embedding model): opening the index again sooner would fail the same way.
     RETRY_AFTER_S = 10.0
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        opener: Callable[[Settings], Engine] | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.error: QAError | None = None
+        self._open = opener or Engine.open
         self._lock = threading.Lock()
         self._last_try = 0.0
+        self._tries = 0
 
     def load(self) -> None:
-        from qa.engine import Engine
-
         with self._lock:
-            self._last_try = time.monotonic()
-            try:
-                self.engine = Engine.open(self.settings)
-                self.error = None
-            except QAError as exc:
-                self.error = exc
-                logger.error("engine not loaded: %s %s", exc.message, exc.hint)
+            self._load()
+
+    def _load(self) -> None:
+        self._last_try = time.monotonic()
+        try:
+            self.engine = self._open(self.settings)
+            self.error = None
+        except QAError as exc:
+            self.error = exc
+            logger.error("engine not loaded: %s %s", exc.message, exc.hint)
+        finally:
+            self._tries += 1  # counted once done: a request arriving meanwhile waits for it
+
+    def _retry_due(self) -> bool:
+        # An unreachable Chroma server is tried again on every request, as a loaded engine
+        # does: a refused connection costs a millisecond, and a worker must not answer 503
+        # for seconds after the server is back (its sibling workers already answer).
+        if isinstance(self.error, StoreUnavailableError):
+            return True
+        return time.monotonic() - self._last_try > self.RETRY_AFTER_S
 
     def get(self) -> Engine:
-        if self.engine is None and time.monotonic() - self._last_try > self.RETRY_AFTER_S:
-            self.load()
+        if self.engine is None and self._retry_due():
+            tries = self._tries
+            with self._lock:
+                # Requests that queued behind a try take its outcome instead of each trying.
+                if self.engine is None and self._tries == tries:
+                    self._load()
         if self.engine is None:
             raise self.error or ApiError(
                 503, "not_ready", "The service is still starting.", "Retry in a few seconds."
