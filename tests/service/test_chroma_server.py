@@ -77,6 +77,34 @@ def test_ingest_then_serve_with_two_workers_through_chroma_down_and_back(
     assert "Traceback" not in server.log_path.read_text()
 
 
+def test_a_hung_chroma_server_is_a_503_after_the_timeout_and_the_service_recovers(
+    chroma_server: ChromaServer, corpus: Path, tmp_path: Path, serve: ServerFactory
+) -> None:
+    env = qa_environment(QA_CHROMA_URL=chroma_server.url, QA_CORPUS_DIR=str(corpus))
+    assert run_qa("ingest", "--json", env=env, cwd=tmp_path).returncode == 0
+    server = serve(
+        tmp_path / "unused-index",
+        corpus,
+        env={"QA_CHROMA_URL": chroma_server.url, "QA_CHROMA_TIMEOUT_S": "1"},
+    )
+    assert httpx.post(server.url + "/ask", json=QUESTION, timeout=60).status_code == 200
+    expected = f"The Chroma server at {chroma_server.url} did not answer within 1 s"
+    with chroma_server.hung():
+        assert status_of(server.url, "/healthz") == 200
+        down = httpx.get(server.url + "/readyz", timeout=60)
+        assert down.status_code == 503
+        assert down.json()["reason"].startswith(expected)
+        refused = httpx.post(server.url + "/ask", json=QUESTION, timeout=60)
+        assert refused.status_code == 503, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "store_unavailable"
+        assert error["message"].startswith(expected)
+        assert "QA_CHROMA_TIMEOUT_S" in error["hint"]
+    back = httpx.post(server.url + "/ask", json=QUESTION, timeout=60)
+    assert back.status_code == 200, back.text
+    assert "Traceback" not in server.log_path.read_text()
+
+
 def test_service_started_while_chroma_is_down_recovers_by_itself(
     tmp_path: Path, corpus: Path, serve: ServerFactory
 ) -> None:

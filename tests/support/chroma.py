@@ -4,10 +4,13 @@ that ships with the chromadb package, stopped and started again on the same fold
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -82,6 +85,17 @@ class ChromaServer:
         """Stop the server (SIGTERM, then SIGKILL) and wait until its port is closed."""
         if self.process is not None:
             stop(self.process, timeout_s=15)
+
+    @contextmanager
+    def hung(self) -> Iterator[None]:
+        """The server stopped with SIGSTOP: its port still accepts connections (the kernel
+        queues them) but nothing answers, as with a server stuck or a host overloaded."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> ChromaServer:
         self.start()
