@@ -3,7 +3,6 @@ to kill: QA_CHROMA_URL switches the store to chromadb's HttpClient and nothing e
 
 from __future__ import annotations
 
-import signal
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -111,8 +110,7 @@ def _within(seconds: float, call: Callable[[], object], chroma: ChromaServer) ->
         try:
             return future.result(timeout=seconds)
         except FutureTimeout:
-            assert chroma.process is not None
-            chroma.process.send_signal(signal.SIGCONT)
+            chroma.resume()
             message = f"still waiting on a hung Chroma server after {seconds} s"
             raise AssertionError(message) from None
 

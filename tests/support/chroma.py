@@ -95,6 +95,11 @@ class ChromaServer:
         try:
             yield
         finally:
+            self.resume()
+
+    def resume(self) -> None:
+        """Let a server stopped by ``hung`` run again (SIGCONT; harmless if it runs)."""
+        if self.process is not None:
             self.process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> ChromaServer:
