@@ -205,15 +205,15 @@ def _stems(text: str, keep_stopwords: bool) -> tuple[str, ...]:
     return tuple(_stemmer().stemWords(tokens))
 
 
-#: "International Space Station (ISS)": a name and the acronym the text defines for it.
+#: "World Health Organization (WHO)": a name and the acronym the text defines for it.
 _ACRONYM = re.compile(r"((?:[A-Z][\w’'-]*\s+){1,6}[A-Z][\w’'-]*)\s*\(([A-Z]{2,6})\)")
 
 
 def acronyms(text: str) -> dict[str, tuple[str, ...]]:
     """Acronyms that ``text`` defines, as stem -> stems of the long form.
 
-    Only a definition whose initials spell the acronym counts ("International Space Station
-    (ISS)"), so that a question's "ISS" meets a sentence that spells the name out.
+    Only a definition whose initials spell the acronym counts ("World Health
+    Organization (WHO)"), so that a question's "WHO" meets a sentence that spells the name out.
     """
     found: dict[str, tuple[str, ...]] = {}
     for match in _ACRONYM.finditer(text):

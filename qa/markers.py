@@ -7,8 +7,8 @@ as written and the answerer drops the ones that point at no source.
 
 Example::
 
-    >>> parse_claims("Shipenko directs it [1]. It launched on October 5. [2][9]")
-    [Claim(text='Shipenko directs it.', markers=(1,)),
+    >>> parse_claims("Lee designed it [1]. It opened on May 5. [2][9]")
+    [Claim(text='Lee designed it.', markers=(1,)),
      Claim(text='It launched on October 5.', markers=(2, 9))]
 """
 

@@ -7,7 +7,7 @@ enforce it.
 
 Example::
 
-    >>> messages = build_messages("Who directs Challenge?", evidence.chunks)
+    >>> messages = build_messages("Who designed the bridge?", evidence.chunks)
     >>> messages[1]["content"].splitlines()[2]
     '[1] 003_ef181be3a8506996.txt, lines 15-15:'
 """
@@ -24,7 +24,7 @@ You answer questions using only the numbered sources you are given.
 Rules:
 - Use only facts stated in the sources. Do not add anything from your own knowledge.
 - After every sentence, write the number of the source that states it in square brackets, \
-like this: Klim Shipenko directs the film [1].
+like this: The bridge opened in 1932 [1].
 - Only use numbers of sources you were given.
 - Where the sources disagree, say so and cite each side.
 - Keep the answer short: one to three sentences.

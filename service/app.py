@@ -4,7 +4,7 @@ Example::
 
     $ qa serve --port 8000
     $ curl -s localhost:8000/ask -H 'content-type: application/json' \\
-          -d '{"question": "Who directs Challenge?"}'
+          -d '{"question": "Who designed the bridge?"}'
 """
 
 from __future__ import annotations

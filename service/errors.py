@@ -37,7 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "llm_failed": 502,
 }
 
-ASK_BODY_HINT = 'Send a JSON object such as {"question": "Who directs Challenge?"}.'
+ASK_BODY_HINT = 'Send a JSON object such as {"question": "Who designed the bridge?"}.'
 
 
 class ApiError(Exception):

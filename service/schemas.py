@@ -8,36 +8,34 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa.models import AnswerMode
 
-EXAMPLE_QUESTION = "Who directs Challenge?"
+EXAMPLE_QUESTION = "Who designed the bridge?"
 
 EXAMPLE_ANSWER: dict[str, Any] = {
     "question": EXAMPLE_QUESTION,
-    "answer": "Directed by Klim Shipenko — the filmmaker behind Russia’s highest-grossing film "
-    "of all time, ... who is sent to save the life of a cosmonaut. [1]",
+    "answer": "The bridge was designed by Ann Lee, an engineer from Leeds. [1]",
     "answered": True,
     "citations": [
         {
             "id": 1,
-            "source": "003_ef181be3a8506996.txt",
-            "start_line": 15,
-            "end_line": 15,
-            "quote": "Directed by Klim Shipenko — the filmmaker behind Russia’s highest-grossing "
-            "film of all time, ... who is sent to save the life of a cosmonaut.",
-            "score": 0.82,
+            "source": "bridge.md",
+            "start_line": 3,
+            "end_line": 3,
+            "quote": "The bridge was designed by Ann Lee, an engineer from Leeds.",
+            "score": 0.91,
         }
     ],
     "mode": "extractive",
-    "timings_ms": {"embed": 11.4, "retrieve": 4.9, "answer": 1.3, "total": 17.9},
+    "timings_ms": {"embed": 11.4, "retrieve": 4.9, "answer": 38.3, "total": 54.8},
 }
 
 #: Server-Sent Events of POST /ask/stream: the LLM's draft as it is written, then the checked
 #: answer (which replaces the draft: markers renumbered, unsupported sentences removed).
 EXAMPLE_EVENT_STREAM = (
-    'event: delta\ndata: {"text": "Challenge is directed"}\n\n'
-    'event: delta\ndata: {"text": " by Klim Shipenko [1]."}\n\n'
+    'event: delta\ndata: {"text": "The bridge was designed"}\n\n'
+    'event: delta\ndata: {"text": " by Ann Lee [1]."}\n\n'
     "event: answer\ndata: "
-    '{"question": "Who directs Challenge?", '
-    '"answer": "Challenge is directed by Klim Shipenko. [1]", '
+    '{"question": "Who designed the bridge?", '
+    '"answer": "The bridge was designed by Ann Lee. [1]", '
     '"answered": true, "citations": [...], "mode": "generative", "timings_ms": {...}}\n\n'
 )
 
@@ -50,7 +48,7 @@ class AskRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {"question": EXAMPLE_QUESTION},
-                {"question": "When did the film crew launch to the ISS?", "top_k": 5},
+                {"question": "When did the bridge open?", "top_k": 5},
                 {"question": EXAMPLE_QUESTION, "mode": "generative", "stream": True},
             ]
         },

@@ -246,7 +246,7 @@ _ASK_EXAMPLES: dict[str, dict[str, Any]] = {
     "options": {
         "summary": "With options",
         "value": {
-            "question": "When did the film crew launch to the ISS?",
+            "question": "When did the bridge open?",
             "top_k": 5,
             "mode": "extractive",
         },
@@ -320,5 +320,5 @@ async def ask_from_query(
     top_k: Annotated[int | None, Query(ge=1, le=50, description="Passages to retrieve.")] = None,
     mode: Annotated[AnswerMode | None, Query(description="extractive or generative.")] = None,
 ) -> Answer:
-    """The same as POST /ask: `curl 'localhost:8000/ask?q=Who+directs+Challenge%3F'`."""
+    """The same as POST /ask: `curl 'localhost:8000/ask?q=Who+designed+the+bridge%3F'`."""
     return await _answer(engine, metrics, q, top_k, mode, question_field="q")

@@ -19,7 +19,7 @@ from service.slack.mentions import escape
 LOOKING = "Looking through the sources…"
 HELP = (
     "Ask me a question about the documents, e.g. `@qa when did the crew launch?` in a channel, "
-    "a direct message, or `/ask who directs Challenge?`. Every answer quotes the lines it "
+    "a direct message, or `/ask who designed the bridge?`. Every answer quotes the lines it "
     "comes from."
 )
 FEEDBACK_HELPFUL = "qa_feedback_helpful"
