@@ -80,7 +80,15 @@ class Settings(BaseSettings):
     # Retrieval and answering.
     top_k: int = Field(default=5, ge=1, le=50)
     max_question_chars: int = Field(default=2_000, ge=10, le=100_000)
-    answer_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Unset: the threshold calibrated with the reader model (its reader.json).
+    answer_min_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: A folder with another ONNX cross-encoder (model.onnx, tokenizer.json, reader.json);
+    #: unset: the reader that ships with qa.
+    reader_model: Path | None = Field(default=None)
+    #: Unset: the number calibrated with the reader model.
+    reader_candidates: int | None = Field(default=None, ge=1, le=200)
+    #: Threads for the reader's ONNX session; 0: every core.
+    reader_threads: int = Field(default=0, ge=0, le=64)
 
     # Generative answers: any OpenAI-compatible chat completions endpoint. Nothing is sent
     # anywhere unless llm_base_url is set.
@@ -139,6 +147,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("answer_min_score", "reader_model", "reader_candidates", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # "QA_READER_MODEL=" in a .env file (as .env.example has it) means "the default".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("chroma_url")
     @classmethod

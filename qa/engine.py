@@ -8,7 +8,7 @@ Example::
 
     >>> from qa.engine import Engine
     >>> engine = Engine.open()
-    >>> answer = engine.ask("When did the film crew launch to the ISS?")
+    >>> answer = engine.ask("When did the bridge open?")
     >>> answer.answered, answer.citations[0].source
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answerers import Answerer, Draft, Evidence
-from qa.answerers.extractive import ExtractiveAnswerer
+from qa.answerers.reading import ReadingAnswerer
 from qa.config import Settings, configure_offline_environment, get_settings
 from qa.embeddings import QAEmbedding, make_embedding
 from qa.errors import (
@@ -64,8 +64,13 @@ def _ms(seconds: float) -> float:
 
 
 def default_answerers(settings: Settings, embedding: QAEmbedding) -> dict[str, Answerer]:
-    """Extractive always; generative too when an LLM is configured (QA_LLM_BASE_URL)."""
-    extractive = ExtractiveAnswerer(min_score=settings.answer_min_score)
+    """Extractive (the reader) always; generative too when an LLM is configured."""
+    from qa.reader import Reader
+
+    reader = Reader.load(settings.reader_model, threads=settings.reader_threads)
+    extractive = ReadingAnswerer(
+        reader, candidates=settings.reader_candidates, min_score=settings.answer_min_score
+    )
     answerers: dict[str, Answerer] = {"extractive": extractive}
     llm = LLMClient.from_settings(settings)
     if llm is not None:

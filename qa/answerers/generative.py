@@ -5,9 +5,9 @@ The LLM sees the retrieved chunks as numbered sources ([1]..[n], labelled with f
 - a marker that points at no source ([5] with four sources, [0], [2021]) is dropped;
 - each remaining marker is narrowed from its chunk to the sentence (or two consecutive
   sentences) that best supports the sentence it follows;
-- support is scored with the extractive answerer's own signals (embedding cosine mapped onto
-  0..1, and the IDF-weighted share of the sentence's words found in the cited lines), and every
-  number and name the sentence states must appear in the lines it cites;
+- support is scored with the shared signals of ``qa.answerers.signals`` (embedding cosine
+  mapped onto 0..1, and the IDF-weighted share of the sentence's words found in the cited
+  lines), and every number and name the sentence states must appear in the lines it cites;
 - a sentence with no valid marker, or whose cited lines do not support it, is removed, so no
   citation is ever attached to an unsupported claim;
 - when nothing supported remains, the answer is the extractive refusal ("The sources don't
@@ -16,7 +16,7 @@ The result is the same contract as the extractive answer, citations renumbered 1
 
 Example::
 
-    >>> answerer = GenerativeAnswerer(llm, ExtractiveAnswerer(), embedding.embed_query)
+    >>> answerer = GenerativeAnswerer(llm, ReadingAnswerer(Reader.load()), embedding.embed_query)
     >>> draft = answerer.answer(evidence)   # evidence from qa.engine.Engine.retrieve
     >>> [c.quote for c in draft.citations]
 """
@@ -30,10 +30,11 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
+from qa.answer_kinds import proper_names
 from qa.answerers import Answerer, Draft, Evidence
-from qa.answerers.extractive import ExtractiveAnswerer, coverage, join_sentences
+from qa.answerers.reading import ReadingAnswerer
+from qa.answerers.signals import coverage, join_sentences, scaled_cosine
 from qa.citations import build_citation
-from qa.facts import proper_names
 from qa.lexical import stems, words
 from qa.llm import Completion, LLMClient
 from qa.markers import Claim, parse_claims
@@ -86,7 +87,7 @@ class GenerativeAnswerer(Answerer):
     def __init__(
         self,
         llm: LLMClient,
-        extractive: ExtractiveAnswerer,
+        extractive: ReadingAnswerer,
         embed_query: Callable[[str], Vector],
         min_support: float = 0.5,
         weights: SupportWeights | None = None,
@@ -182,7 +183,7 @@ class GenerativeAnswerer(Answerer):
         return support.score >= self.min_support and claim.anchors <= support.anchors
 
     def _measure(self, claim: Claim, evidence: Evidence) -> _Claim:
-        # Names the question itself uses ("Challenge") are what is asked about, not claims.
+        # Names the question itself uses ("Acme") are what is asked about, not claims.
         names = proper_names(claim.text, exclude=evidence.question.text)
         anchors = {w for w in words(claim.text) if w[0].isdigit()}
         anchors |= {w for name in names for w in words(name)}
@@ -218,11 +219,9 @@ class GenerativeAnswerer(Answerer):
         vectors = [evidence.sentence_vectors.get(part.id) for part in parts]
         if any(v is None for v in vectors):
             return None
-        # A pair means what its closer sentence means (as in the extractive answerer).
+        # A pair means what its closer sentence means.
         meaning = max(
-            self.extractive.scaled_cosine(float(np.dot(claim.vector, v)))
-            for v in vectors
-            if v is not None
+            scaled_cosine(float(np.dot(claim.vector, v))) for v in vectors if v is not None
         )
         unit = parts[0] if len(parts) == 1 else join_sentences(chunk, parts[0], parts[-1])
         unit_stems = frozenset(stems(unit.text))

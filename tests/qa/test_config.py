@@ -165,3 +165,10 @@ def test_chroma_url_refuses_anything_but_scheme_host_and_port(host: str, bad: st
 
 def test_no_chroma_url_means_the_embedded_folder() -> None:
     assert load_settings(_env_file=None).chroma_url == ""
+
+
+def test_empty_reader_settings_mean_the_defaults(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("QA_ANSWER_MIN_SCORE=\nQA_READER_MODEL=\n", encoding="utf-8")
+    settings = load_settings(_env_file=env)
+    assert settings.answer_min_score is None and settings.reader_model is None

@@ -14,14 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.answerers import Evidence
-from qa.answerers.extractive import ExtractiveAnswerer
 from qa.answerers.generative import GenerativeAnswerer
+from qa.answerers.reading import ReadingAnswerer
 from qa.citations import markers, quote_in_lines
 from qa.engine import Engine, FinalAnswer, TextDelta
 from qa.errors import LLMFailedError, LLMTimeoutError
 from qa.llm import LLMClient
 from qa.loading import Source, load_corpus
 from qa.models import Answer
+from qa.reader import Reader
 from tests.support.openai_standin import OpenAIStandIn, Reply
 
 EngineFactory = Callable[..., Engine]  # the llm_engine fixture of tests/conftest.py
@@ -39,7 +40,9 @@ def seed_sources(seeds_dir: Path) -> dict[str, Source]:
 def checker(seed_engine: Engine) -> GenerativeAnswerer:
     """The answerer's post-processing alone; its LLM is never called."""
     unused = LLMClient("http://127.0.0.1:9/v1", "unused")
-    return GenerativeAnswerer(unused, ExtractiveAnswerer(), seed_engine.embedding.embed_query)
+    return GenerativeAnswerer(
+        unused, ReadingAnswerer(Reader.load()), seed_engine.embedding.embed_query
+    )
 
 
 @pytest.fixture(scope="module")

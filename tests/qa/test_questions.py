@@ -7,8 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.errors import InvalidQuestionError
-from qa.lexical import words
-from qa.questions import AnswerType, analyse, asked_part, validate_question
+from qa.questions import AnswerType, analyse, validate_question
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t "])
@@ -45,18 +44,21 @@ def test_validation_never_crashes_otherwise(text: str) -> None:
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("When did the film crew launch to the ISS?", AnswerType.DATE),
-        ("Who directs Challenge?", AnswerType.PERSON),
-        ("How old is the actress?", AnswerType.AGE),
-        ("How long will they stay on the station?", AnswerType.DURATION),
-        ("Where did the rocket lift off from?", AnswerType.PLACE),
-        ("Why does the cosmonaut need surgery?", AnswerType.REASON),
-        ("Which spacecraft carried them?", AnswerType.ENTITY),
-        ("What is the budget of the film?", AnswerType.MONEY),
-        ("How many films has she appeared in?", AnswerType.NUMBER),
-        ("What is the plot of the film?", AnswerType.OTHER),
+        ("When did the bridge open?", AnswerType.DATE),
+        ("In what year was the treaty signed?", AnswerType.DATE),
+        ("Who designed the bridge?", AnswerType.PERSON),
+        ("How old is the engineer?", AnswerType.AGE),
+        ("How long did the strike last?", AnswerType.DURATION),
+        ("Where was the treaty signed?", AnswerType.PLACE),
+        ("In which city did she study?", AnswerType.PLACE),
+        ("Why was the bridge closed?", AnswerType.REASON),
+        ("Which ship carried the cargo?", AnswerType.ENTITY),
+        ("What is the budget of the project?", AnswerType.MONEY),
+        ("How many people live in the town?", AnswerType.NUMBER),
+        ("What is the plot of the novel?", AnswerType.OTHER),
         # "when" in a later clause does not make it a date question
-        ("What did she say when asked about fear?", AnswerType.OTHER),
+        ("What did she say when asked about the delay?", AnswerType.OTHER),
+        ("In 1900, who ruled the country?", AnswerType.PERSON),
     ],
 )
 def test_answer_type(question: str, kind: AnswerType) -> None:
@@ -70,36 +72,13 @@ def test_terms_are_content_stems_without_duplicates() -> None:
     assert len(question.terms) == len(set(question.terms))
 
 
-def test_the_thing_asked_about() -> None:
-    cases = {
-        "Which spacecraft carried Peresild to the station?": ("spacecraft",),
-        "Which professional cosmonaut accompanied them?": ("profession", "cosmonaut"),
-        "What is the running time of Challenge?": ("run", "time"),
-        "Who is the CEO of Channel One?": ("ceo",),
-        "Who plays the sick cosmonaut's wife?": ("wife",),
-        "What is the name of the backup actress for the mission?": ("backup", "actress"),
-        "What is the film Challenge about?": (),
-        "Who is directing the film?": (),
-        "What else is planned?": (),
-    }
-    for text, phrase in cases.items():
-        assert analyse(text).focus_phrase == phrase, text
+def test_a_question_of_stop_words_keeps_them_as_terms() -> None:
+    assert analyse("Who is he?").terms
 
 
 def test_a_yes_no_question_asks_for_no_kind_of_fact() -> None:
-    question = analyse("Did anything go wrong when the Soyuz docked?")
+    question = analyse("Did anything go wrong when the ship docked?")
     assert question.answer_type is AnswerType.OTHER
-
-
-def test_a_casting_question_names_the_part() -> None:
-    assert analyse("Who plays the sick pilot's daughter in the film?").character == "daughter"
-    assert (
-        analyse("Which actor plays the injured engineer who needs help?").character
-        == (analyse("engineer").terms[0])
-    )
-    # A part in general is not a character: any lead actor answers.
-    assert analyse("Who plays the lead role in Challenge?").character is None
-    assert analyse("Who directs Challenge?").character is None
 
 
 @pytest.mark.parametrize(
@@ -114,45 +93,8 @@ def test_a_designation_asks_for_an_identifier(text: str) -> None:
     assert analyse(text).answer_type is AnswerType.IDENTIFIER
 
 
-@pytest.mark.parametrize(
-    ("text", "asked"),
-    [
-        ("Apart from the feature film, what else is planned?", "what else is planned?"),
-        ("Besides the movie itself, what else will they make?", "what else will they make?"),
-        ("Aside from Peresild who flew?", "who flew?"),
-        ("What, other than the film, is planned?", "What, is planned?"),
-        # Nothing set aside: the question as it is.
-        ("Who other than Peresild flew?", "Who other than Peresild flew?"),
-        ("Who directs Challenge?", "Who directs Challenge?"),
-    ],
-)
-def test_what_a_question_sets_aside_is_not_asked(text: str, asked: str) -> None:
-    assert asked_part(text) == asked
-
-
-def test_words_set_aside_are_no_terms() -> None:
-    question = analyse("Apart from the feature film, what else is planned by Roscosmos?")
-    assert "featur" not in question.terms and "film" not in question.terms
-    assert {"plan", "roscosmo"} <= set(question.terms)
-    assert question.text.startswith("Apart from")  # quoted as asked
-
-
 @given(st.text(max_size=200))
-def test_the_asked_part_only_drops_words_and_keeps_some(text: str) -> None:
-    asked = asked_part(text)
-    assert set(words(asked)) <= set(words(text))
-    if words(text):
-        assert words(asked)
-
-
-@pytest.mark.parametrize(
-    ("text", "more"),
-    [
-        ("Apart from the film, what else is planned?", True),
-        ("Who else flew with them?", True),
-        ("What is planned?", False),
-        ("Where is the crew going?", False),
-    ],
-)
-def test_what_else_asks_for_more(text: str, more: bool) -> None:
-    assert analyse(text).asks_for_more is more
+def test_analysis_never_crashes_and_terms_come_from_the_text(text: str) -> None:
+    question = analyse(text)
+    assert question.text == text
+    assert len(question.terms) == len(set(question.terms))
