@@ -1,0 +1,161 @@
+"""``python -m qa.training``: build pairs, fine-tune, export int8 ONNX, validate, calibrate,
+measure the out-of-domain suite, write the model card. Training's checkpoint lands in ``--work``
+and is not trained again when the command is run again, so an interrupted run resumes after
+training; ``--fresh`` starts over.
+
+Example::
+
+    python -m qa.training --data ../shared/data --out qa/assets/reader
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from qa.progress import progress_for
+from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
+from qa.training.train import TrainConfig
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.training", description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--work", type=Path, default=Path("build/reader"))
+    parser.add_argument("--out", type=Path, default=Path("qa/assets/reader"))
+    parser.add_argument("--base", default=TrainConfig.base)
+    parser.add_argument("--epochs", type=float, default=TrainConfig.epochs)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument(
+        "--sources", default="squad2,squad1,qnli,selqa", help="comma-separated data sets"
+    )
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier stages' output")
+    parser.add_argument(
+        "--until",
+        choices=["pairs", "train", "export", "validate", "calibrate", "card"],
+        default="card",
+    )
+    args = parser.parse_args(argv)
+    if not (args.data / "squad2-dev-half-13.json").is_file():
+        print(
+            f"error: no training data in {args.data} (squad2-dev-half-13.json missing).\n"
+            "hint: pass --data with the folder described in shared/data/README.md.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.fresh and args.work.exists():
+        shutil.rmtree(args.work)
+    args.work.mkdir(parents=True, exist_ok=True)
+    config = TrainConfig(
+        base=args.base,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        max_length=args.max_length,
+        seed=args.seed,
+    )
+    from qa.training.pairs import build_pairs, squad_questions
+
+    sources = [s for s in args.sources.split(",") if s]
+    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed)
+    _log(f"pairs: {len(pairs.train)} ({json.dumps(pairs.counts)})")
+    (args.work / "pairs.json").write_text(json.dumps(pairs.counts, indent=2) + "\n")
+    if args.until == "pairs":
+        return 0
+
+    checkpoint = args.work / "checkpoint"
+    # What the checkpoint was trained with: a resumed run must not reuse one made otherwise.
+    recipe = {"config": dataclasses.asdict(config), "pairs": pairs.counts}
+    recipe_file = args.work / "recipe.json"
+    if (checkpoint / "config.json").is_file():
+        earlier = json.loads(recipe_file.read_text()) if recipe_file.is_file() else None
+        if earlier != recipe:
+            print(
+                f"error: {checkpoint} was trained with other settings or data.\n"
+                "hint: add --fresh to train again, or pass another --work folder.",
+                file=sys.stderr,
+            )
+            return 2
+    else:
+        from qa.training.train import train
+
+        bar = progress_for()
+        steps = max(1, int(len(pairs.train) / config.batch_size * config.epochs))
+        bar.start(steps, "Training the reader")
+        last = [time.monotonic()]
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.advance()
+            if step % 50 == 0 or step == total:
+                rate = 50 / max(1e-9, time.monotonic() - last[0])
+                last[0] = time.monotonic()
+                _log(f"step {step}/{total} loss {loss:.4f} ({rate:.2f} steps/s)")
+
+        try:
+            train(pairs.train, config, checkpoint, on_step)
+        finally:
+            bar.stop()
+        recipe_file.write_text(json.dumps(recipe, indent=2) + "\n")
+    _log(f"checkpoint: {checkpoint}")
+    if args.until == "train":
+        return 0
+
+    from qa.training.export import export_onnx
+
+    export_onnx(checkpoint, args.out, config.max_length)
+    _log(f"exported: {args.out}")
+    if args.until == "export":
+        return 0
+
+    from qa.reader import Reader
+    from qa.training.validate import validate
+
+    squad2 = args.data / "squad2-dev-half-13.json"
+    reader = Reader.load(args.out)
+    figures = {
+        "calibration_articles": validate(
+            reader, squad_questions(squad2, CALIBRATION_ARTICLES)
+        ).as_dict(),
+    }
+    _log(f"validation: {json.dumps(figures)}")
+    (args.work / "validation.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if args.until == "validate":
+        return 0
+
+    from qa.training.calibrate import calibrate
+
+    calibration = calibrate(reader, squad2, CALIBRATION_ARTICLES, args.work)
+    _log(f"calibration: {json.dumps(calibration)}")
+    if args.until == "calibrate":
+        return 0
+
+    from qa.training.validate import evaluate_squad_suite
+
+    # Reported, never tuned on: the same figures `qa eval --squad` prints.
+    figures["test_articles"] = evaluate_squad_suite(args.out, squad2, TEST_ARTICLES, args.work)
+    _log(f"out-of-domain suite: {json.dumps(figures['test_articles'])}")
+    (args.work / "validation.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if args.until == "test":
+        return 0
+
+    from qa.training.card import write_card
+
+    write_card(args, config, pairs.counts, figures, calibration, TEST_ARTICLES)
+    _log(f"model card: {args.out / 'MODEL_CARD.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

