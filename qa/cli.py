@@ -8,13 +8,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from qa.config import Settings, configure_offline_environment, load_settings
 from qa.errors import ConfigError, QAError
 from qa.models import Answer, AnswerMode
+
+if TYPE_CHECKING:
+    from qa.evaluation import GoldQuestion
 
 app = typer.Typer(
     help="Answer questions from a folder of documents, citing file and line.",
@@ -225,6 +228,30 @@ def evaluate(
     gold: Annotated[Path, typer.Option("--gold", help="Gold question set (JSON lines).")] = Path(
         "eval/gold.jsonl"
     ),
+    squad: Annotated[
+        Path | None,
+        typer.Option(
+            "--squad",
+            help="Score a SQuAD-format file instead of --gold: its paragraphs become a corpus "
+            "(one file per article, one paragraph a line) indexed in a temporary folder.",
+        ),
+    ] = None,
+    articles: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--articles",
+            help="With --squad: the article titles to use, comma-separated or repeated "
+            "(default: every article).",
+        ),
+    ] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            "--suite",
+            help="The thresholds table to gate on (default: 'squad' with --squad, else the gold "
+            "file's name without .jsonl).",
+        ),
+    ] = None,
     mode: Annotated[str, typer.Option("--mode", help="extractive or generative.")] = "extractive",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print all metrics as one JSON object.")
@@ -241,10 +268,19 @@ def evaluate(
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
 ) -> None:
     """Score answers and citations against a gold set; exit 1 when a metric misses its threshold."""
-    from qa.evaluation import load_gold, load_thresholds, render_markdown, run_eval, write_reports
+    from qa.evaluation import (
+        UnknownSuiteError,
+        load_gold,
+        load_thresholds,
+        render_markdown,
+        run_eval,
+        write_reports,
+    )
     from qa.progress import progress_for
 
     def work() -> tuple[str, list[str], dict[str, object]]:
+        import tempfile
+
         from qa.engine import Engine
         from qa.errors import InvalidRequestError
 
@@ -252,34 +288,48 @@ def evaluate(
             raise InvalidRequestError(
                 f"Unknown mode '{mode}'.", "Use extractive or generative.", "mode"
             )
-        for path, what in ((gold, "gold set"), (thresholds_file, "thresholds file")):
+        if articles and squad is None:
+            raise InvalidRequestError(
+                "--articles chooses articles of a SQuAD file.", "Pass --squad FILE too.", "articles"
+            )
+        data = squad if squad is not None else gold
+        for path, what in ((data, "question set"), (thresholds_file, "thresholds file")):
             if not path.is_file():
                 raise QAError(f"The {what} '{path}' does not exist.", "Pass its path (see --help).")
-        settings = _settings()
-        items = load_gold(gold)
-        thresholds = load_thresholds(thresholds_file)
-        engine = Engine.open(settings)
-        if engine.chunk_count == 0 and settings.corpus_dir.is_dir():
-            engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
-        k = top_k or settings.top_k
-        bar = progress_for(quiet=as_json)
-        bar.start(len(items), "Evaluating")
-        chosen: AnswerMode = mode  # type: ignore[assignment]
+        name = suite or ("squad" if squad is not None else gold.name.removesuffix(".jsonl"))
         try:
-            report = run_eval(
-                items,
-                lambda q: engine.ask_with_evidence(q, top_k=k, mode=chosen),
-                chosen,
-                k,
-                on_progress=bar.advance,
-            )
-        finally:
-            bar.stop()
+            thresholds = load_thresholds(thresholds_file, name)
+        except UnknownSuiteError as exc:
+            raise QAError(str(exc), "Pass --suite with one of them, or add a table.") from exc
+        settings = _settings()
+        with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
+            items: list[GoldQuestion]
+            if squad is not None:
+                settings, items = _squad_suite(settings, squad, articles, Path(scratch))
+            else:
+                items = load_gold(gold)
+            engine = Engine.open(settings)
+            if engine.chunk_count == 0 and settings.corpus_dir.is_dir():
+                engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
+            k = top_k or settings.top_k
+            bar = progress_for(quiet=as_json)
+            bar.start(len(items), f"Evaluating {name}")
+            chosen: AnswerMode = mode  # type: ignore[assignment]
+            try:
+                report = run_eval(
+                    items,
+                    lambda q: engine.ask_with_evidence(q, top_k=k, mode=chosen),
+                    chosen,
+                    k,
+                    on_progress=bar.advance,
+                )
+            finally:
+                bar.stop()
         previous = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
         problems = report.gate(thresholds)
-        markdown = render_markdown(report, previous, problems)
-        md_path, json_path = write_reports(report, report_dir, markdown)
-        summary: dict[str, object] = dict(report.metrics)
+        markdown = render_markdown(report, previous, problems, suite=name)
+        md_path, json_path = write_reports(report, report_dir, markdown, suite=name)
+        summary: dict[str, object] = {"suite": name, **report.metrics}
         summary |= {
             "gate": "pass" if not problems else "fail",
             "gate_failures": problems,
@@ -295,6 +345,20 @@ def evaluate(
         print(markdown)
     if problems:
         raise typer.Exit(code=1)
+
+
+def _squad_suite(
+    settings: Settings, squad: Path, articles: list[str] | None, scratch: Path
+) -> tuple[Settings, list[GoldQuestion]]:
+    """Write the SQuAD articles as a corpus under ``scratch``; settings that index it there."""
+    from qa.squad import SquadFormatError, suite_settings, write_corpus
+
+    titles = [t.strip() for item in articles or [] for t in item.split(",") if t.strip()]
+    try:
+        corpus = write_corpus(squad, scratch / "corpus", titles or None)
+    except SquadFormatError as exc:
+        raise QAError(str(exc), "Pass a SQuAD-format JSON file (see eval/README.md).") from exc
+    return suite_settings(settings, corpus, scratch), list(corpus.questions)
 
 
 @app.command()

@@ -74,19 +74,37 @@ def covers(citation: Citation, evidence: list[tuple[str, int]]) -> bool:
 
 
 class Thresholds(BaseModel):
-    """Gate: a metric below its minimum (or above its maximum) fails the run."""
+    """Gate: a metric below its minimum (or above its maximum) fails the run. A threshold left
+    out is not gated (a suite with no unanswerable questions has no refusal accuracy)."""
 
-    answer_accuracy: float = Field(ge=0, le=1)
-    citation_precision: float = Field(ge=0, le=1)
-    citation_recall: float = Field(ge=0, le=1)
-    refusal_accuracy: float = Field(ge=0, le=1)
-    max_false_refusals: int = Field(ge=0)
+    answer_accuracy: float | None = Field(default=None, ge=0, le=1)
+    citation_precision: float | None = Field(default=None, ge=0, le=1)
+    citation_recall: float | None = Field(default=None, ge=0, le=1)
+    refusal_accuracy: float | None = Field(default=None, ge=0, le=1)
+    max_false_refusals: int | None = Field(default=None, ge=0)
+    #: False refusals as a share of the answerable questions: for suites of any size.
+    max_false_refusal_rate: float | None = Field(default=None, ge=0, le=1)
 
 
-def load_thresholds(path: Path) -> Thresholds:
+class UnknownSuiteError(ValueError):
+    """The thresholds file has no section for the suite asked for."""
+
+
+def load_thresholds(path: Path, suite: str | None = None) -> Thresholds:
+    """The thresholds of ``suite`` (a ``[suite]`` table of the TOML file). A file with one
+    ``[thresholds]`` table, or bare keys, applies to every suite."""
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    return Thresholds.model_validate(data.get("thresholds", data))
+    if suite is not None and isinstance(data.get(suite), dict):
+        return Thresholds.model_validate(data[suite])
+    if isinstance(data.get("thresholds"), dict):
+        return Thresholds.model_validate(data["thresholds"])
+    tables = sorted(k for k, v in data.items() if isinstance(v, dict))
+    if tables:
+        raise UnknownSuiteError(
+            f"'{path}' has no thresholds for the suite '{suite}'; it has: {', '.join(tables)}."
+        )
+    return Thresholds.model_validate(data)
 
 
 @dataclass
@@ -185,6 +203,11 @@ class EvalReport:
                 sum(not r.answer.answered for r in unanswerable), len(unanswerable)
             ),
             "false_refusals": sum(not r.answer.answered for r in answerable),
+            "false_refusal_rate": _ratio(
+                sum(not r.answer.answered for r in answerable), len(answerable)
+            )
+            if answerable
+            else 0.0,
             f"retrieval_recall_at_{self.top_k}": _ratio(
                 sum(r is not None for r in ranks), len(ranks)
             ),
@@ -213,20 +236,28 @@ class EvalReport:
     def gate(self, thresholds: Thresholds) -> list[str]:
         """The metrics that miss their threshold, as sentences."""
         m = self.metrics
+        answerable = any(r.gold.answerable for r in self.results)
+        unanswerable = any(not r.gold.answerable for r in self.results)
+        minimums = [
+            ("answer_accuracy", thresholds.answer_accuracy, answerable),
+            ("citation_precision", thresholds.citation_precision, answerable),
+            ("citation_recall", thresholds.citation_recall, answerable),
+            ("refusal_accuracy", thresholds.refusal_accuracy, unanswerable),
+        ]
         problems = [
             f"{name} {m[name]:.3f} < {minimum:.2f}"
-            for name, minimum in (
-                ("answer_accuracy", thresholds.answer_accuracy),
-                ("citation_precision", thresholds.citation_precision),
-                ("citation_recall", thresholds.citation_recall),
-                ("refusal_accuracy", thresholds.refusal_accuracy),
-            )
-            if m[name] < minimum
+            for name, minimum, applies in minimums
+            if applies and minimum is not None and m[name] < minimum
         ]
-        if m["false_refusals"] > thresholds.max_false_refusals:
+        if thresholds.max_false_refusals is not None and (
+            m["false_refusals"] > thresholds.max_false_refusals
+        ):
             problems.append(
                 f"false_refusals {m['false_refusals']:.0f} > {thresholds.max_false_refusals}"
             )
+        rate = thresholds.max_false_refusal_rate
+        if rate is not None and m["false_refusal_rate"] > rate:
+            problems.append(f"false_refusal_rate {m['false_refusal_rate']:.3f} > {rate:.2f}")
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -255,10 +286,13 @@ def run_eval(
 
 
 def render_markdown(
-    report: EvalReport, baseline: dict[str, Any] | None = None, problems: list[str] | None = None
+    report: EvalReport,
+    baseline: dict[str, Any] | None = None,
+    problems: list[str] | None = None,
+    suite: str = "gold",
 ) -> str:
     lines = [
-        f"# qa eval: {report.mode}, top_k={report.top_k}",
+        f"# qa eval: {suite}, {report.mode}, top_k={report.top_k}",
         "",
         "| metric | value |" + (" baseline | change |" if baseline else ""),
         "|---|---|" + ("---|---|" if baseline else ""),
@@ -294,10 +328,12 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def write_reports(report: EvalReport, directory: Path, markdown: str) -> tuple[Path, Path]:
+def write_reports(
+    report: EvalReport, directory: Path, markdown: str, suite: str = "gold"
+) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    json_path = directory / f"eval-{report.mode}.json"
-    md_path = directory / f"eval-{report.mode}.md"
+    json_path = directory / f"eval-{suite}-{report.mode}.json"
+    md_path = directory / f"eval-{suite}-{report.mode}.md"
     json_path.write_text(
         json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -9,5 +9,9 @@ echo "== mypy"; .venv/bin/mypy
 # The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2: built
 # once (~5-10 min on 2 cores), then cached outside the repo. Here it must run, not skip.
 echo "== llama.cpp"; bash scripts/llamacpp.sh
+# The quality gate (scripts/eval.sh) runs first but fails the run only after pytest, so that
+# pytest's summary stays the last line and both verdicts are seen.
+echo "== eval"; gate=0; bash scripts/eval.sh || gate=$?
 export QA_REQUIRE_LLAMACPP=1
-echo "== pytest"; .venv/bin/python -m pytest -q "$@"
+echo "== pytest"; .venv/bin/python -m pytest -q "$@" || exit $?
+if [ "$gate" -ne 0 ]; then echo "== eval: the quality gate failed (above)" >&2; exit "$gate"; fi

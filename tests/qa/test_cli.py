@@ -348,7 +348,7 @@ def test_eval_scores_a_configured_llm(
     assert result.returncode in (0, 1), result.stderr  # 1: the gate, with this scripted LLM
     summary = json.loads(result.stdout)
     assert summary["questions"] == 3 and summary["llm_fallbacks"] == 0
-    report = json.loads((tmp_path / "reports" / "eval-generative.json").read_text())
+    report = json.loads((tmp_path / "reports" / "eval-gold-generative.json").read_text())
     assert report["mode"] == "generative"
     assert len(llm_standin.requests) == 3
     no_traceback(result)
@@ -360,4 +360,144 @@ def test_generative_without_an_llm_says_it_is_not_configured(
     result = workspace.qa("ask", "--mode", "generative", DIRECTOR)
     assert result.returncode == 2
     assert "not configured" in result.stderr
+    no_traceback(result)
+
+
+def worse_reader(folder: Path) -> Path:
+    """The shipped reader with its calibration turned upside down: it prefers the sentences it
+    judges least likely to answer, and never refuses."""
+    from qa.reader import DEFAULT_MODEL_DIR, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE
+
+    folder.mkdir()
+    for name in (MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE):
+        shutil.copy(DEFAULT_MODEL_DIR / name, folder / name)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["calibration"] = {"weights": {"logit": -1.0}, "bias": 0.0, "threshold": 0.0}
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_a_worse_reader_fails_the_gate(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, tmp_path: Path
+) -> None:
+    args = [
+        "eval",
+        "--gold",
+        str(REPO_ROOT / "eval" / "gold.jsonl"),
+        "--thresholds",
+        str(REPO_ROOT / "eval" / "thresholds.toml"),
+        "--report",
+        str(tmp_path / "reports"),
+        "--json",
+    ]
+    worse = workspace.qa(*args, env={"QA_READER_MODEL": str(worse_reader(tmp_path / "worse"))})
+    assert worse.returncode == 1, worse.stderr
+    summary = json.loads(worse.stdout)
+    assert summary["gate"] == "fail" and summary["suite"] == "gold"
+    failed = {problem.split()[0] for problem in summary["gate_failures"]}
+    assert {"answer_accuracy", "refusal_accuracy"} <= failed
+    shipped = json.loads(workspace.qa(*args).stdout)
+    assert shipped["answer_accuracy"] > summary["answer_accuracy"] + 0.3
+    no_traceback(worse)
+
+
+SQUAD = {
+    "data": [
+        {
+            "title": "Harbour",
+            "paragraphs": [
+                {
+                    "context": "The stone lighthouse was built by Tomas Varga in 1871. "
+                    "It still guides ships at night.",
+                    "qas": [
+                        {
+                            "id": "h1",
+                            "question": "Who built the stone lighthouse?",
+                            "answers": [{"text": "Tomas Varga", "answer_start": 34}],
+                        },
+                        {
+                            "id": "h2",
+                            "question": "Who painted the lighthouse?",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                },
+                {
+                    "context": "The fish market opens every morning at six.",
+                    "qas": [
+                        {
+                            "id": "h3",
+                            "question": "When does the fish market open?",
+                            "answers": [{"text": "every morning at six", "answer_start": 22}],
+                        }
+                    ],
+                },
+            ],
+        },
+        {"title": "Other", "paragraphs": [{"context": "Unrelated text.", "qas": []}]},
+    ]
+}
+
+
+def test_eval_squad_indexes_the_articles_apart_and_scores_them(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    data = tmp_path / "set.json"
+    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[squad]\nanswer_accuracy = 0.5\n", encoding="utf-8")
+    result = workspace.qa(
+        "eval",
+        "--squad",
+        str(data),
+        "--articles",
+        "Harbour",
+        "--thresholds",
+        str(thresholds),
+        "--report",
+        str(tmp_path / "reports"),
+        "--json",
+    )
+    assert result.returncode in (0, 1), result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["suite"] == "squad" and summary["questions"] == 3
+    report = json.loads((tmp_path / "reports" / "eval-squad-extractive.json").read_text())
+    assert {r["id"] for r in report["results"]} == {"h1", "h2", "h3"}
+    assert not (workspace.index / "squad").exists()  # the user's index is not touched
+    no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--articles", "Harbour"], "Pass --squad FILE too"),
+        (["--squad", "{data}", "--articles", "Nope"], "Its articles: Harbour, Other"),
+        (["--squad", "{thresholds}"], "could not be read as JSON"),
+        (["--gold", "{gold}", "--suite", "nope"], "has no thresholds for the suite 'nope'"),
+    ],
+)
+def test_eval_input_errors_say_what_to_do(
+    workspace: Workspace, tmp_path: Path, args: list[str], message: str
+) -> None:
+    data = tmp_path / "set.json"
+    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[squad]\nanswer_accuracy = 0.5\n", encoding="utf-8")
+    gold = REPO_ROOT / "eval" / "gold.jsonl"
+    filled = [a.format(data=data, thresholds=thresholds, gold=gold) for a in args]
+    result = workspace.qa("eval", *filled, "--thresholds", str(thresholds), "--json")
+    assert result.returncode in (1, 2)
+    error = json.loads(result.stdout)["error"]
+    assert message in error["message"] + " " + (error["hint"] or "")
+    no_traceback(result)
+
+
+def test_a_reader_model_that_cannot_load_is_a_clear_error(
+    ingested: subprocess.CompletedProcess[str], workspace: Workspace, tmp_path: Path
+) -> None:
+    result = workspace.qa("ask", LAUNCH, env={"QA_READER_MODEL": str(tmp_path / "nowhere")})
+    assert result.returncode == 2, result.stderr
+    assert "lacks model.onnx, tokenizer.json, reader.json" in result.stderr
+    assert "QA_READER_MODEL" in result.stderr
     no_traceback(result)

@@ -12,8 +12,10 @@ from qa.answerers import Answerer, Draft, Evidence
 from qa.citations import build_citation
 from qa.engine import Engine
 from qa.evaluation import (
+    EvalReport,
     GoldQuestion,
     Thresholds,
+    UnknownSuiteError,
     load_gold,
     load_thresholds,
     matches,
@@ -23,7 +25,7 @@ from qa.evaluation import (
 from qa.loading import load_corpus
 
 REPO = Path(__file__).resolve().parents[2]
-GOLD_SETS = [REPO / "eval" / "gold.jsonl", REPO / "eval" / "dev.jsonl"]
+GOLD_SETS = [REPO / "eval" / f"{name}.jsonl" for name in ("gold", "dev", "blind")]
 CATEGORIES = {
     "launch",
     "cast",
@@ -86,14 +88,37 @@ def test_an_alternative_inside_the_text_always_matches(prefix: str, alternative:
 
 
 def test_thresholds_file_holds_the_targets() -> None:
-    thresholds = load_thresholds(REPO / "eval" / "thresholds.toml")
-    assert thresholds == Thresholds(
-        answer_accuracy=0.90,
-        citation_precision=0.95,
-        citation_recall=0.90,
-        refusal_accuracy=0.85,
-        max_false_refusals=2,
+    path = REPO / "eval" / "thresholds.toml"
+    for suite in ("gold", "dev", "blind"):
+        assert load_thresholds(path, suite) == Thresholds(
+            answer_accuracy=0.90,
+            citation_precision=0.90,
+            citation_recall=0.90,
+            refusal_accuracy=0.85,
+            max_false_refusals=2,
+        ), suite
+    assert load_thresholds(path, "squad") == Thresholds(
+        answer_accuracy=0.85,
+        citation_recall=0.85,
+        refusal_accuracy=0.60,
+        max_false_refusal_rate=0.10,
     )
+
+
+def test_a_suite_without_a_table_is_an_error_that_lists_the_tables(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[gold]\nanswer_accuracy = 0.5\n[dev]\n", encoding="utf-8")
+    with pytest.raises(UnknownSuiteError, match="it has: dev, gold"):
+        load_thresholds(path, "blind")
+    one = tmp_path / "one.toml"
+    one.write_text("[thresholds]\nanswer_accuracy = 0.5\n", encoding="utf-8")
+    assert load_thresholds(one, "anything").answer_accuracy == 0.5
+
+
+def test_a_threshold_left_out_is_not_gated() -> None:
+    report = EvalReport("extractive", 5, [])
+    report.metrics = {"answer_accuracy": 0.1, "false_refusals": 9, "false_refusal_rate": 0.5}
+    assert report.gate(Thresholds()) == []
 
 
 class FirstSentenceAnswerer(Answerer):
@@ -119,7 +144,7 @@ def test_a_bad_answerer_fails_the_gate(seed_engine: Engine) -> None:
         answerers={"extractive": FirstSentenceAnswerer()},
     )
     report = run_eval(gold, lambda q: bad.ask_with_evidence(q), "extractive", 5)
-    problems = report.gate(load_thresholds(REPO / "eval" / "thresholds.toml"))
+    problems = report.gate(load_thresholds(REPO / "eval" / "thresholds.toml", "gold"))
     assert report.metrics["refusal_accuracy"] == 0.0
     assert any(p.startswith("refusal_accuracy") for p in problems)
     assert any(p.startswith("answer_accuracy") for p in problems)
