@@ -108,6 +108,8 @@ class Reader:
                 str(model_path), options, providers=["CPUExecutionProvider"]
             )
             self._tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+            # The same vocabulary, untruncated: for measuring a question on its own.
+            self._plain = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
         except Exception as exc:  # onnxruntime and tokenizers raise their own types
             raise ConfigError(
                 f"The reader model in '{model_dir}' could not be loaded: {exc}",
@@ -118,6 +120,8 @@ class Reader:
             max_length=self.manifest.max_length, strategy="only_second"
         )
         self._tokenizer.no_padding()
+        self._plain.no_truncation()
+        self._plain.no_padding()
         self._inputs = {i.name for i in self._session.get_inputs()}
         # onnxruntime sessions are thread-safe; a tokenizer's settings are shared state.
         self._lock = threading.Lock()
@@ -152,6 +156,7 @@ class Reader:
         if not sentences:
             return np.zeros(0, dtype=np.float32)
         with self._lock:
+            question = self._shortened(question)
             encoded = self._tokenizer.encode_batch([(question, s) for s in sentences])
         out = np.empty(len(sentences), dtype=np.float32)
         for index, pair in enumerate(encoded):
@@ -164,6 +169,15 @@ class Reader:
             (logit,) = self._session.run(None, feed)
             out[index] = float(np.asarray(logit).reshape(-1)[0])
         return out
+
+    def _shortened(self, question: str) -> str:
+        """The question cut to at most half the model's tokens: only the sentence is truncated
+        to fit (as in training), which fails when the question alone fills the window."""
+        limit = self.manifest.max_length // 2
+        encoding = self._plain.encode(question, add_special_tokens=False)
+        if len(encoding.ids) <= limit:
+            return question
+        return question[: encoding.offsets[limit - 1][1]]
 
     def score(self, question: str, sentences: Sequence[str]) -> NDArray[np.float32]:
         """The probability that each sentence answers the question."""

@@ -4,6 +4,7 @@ clearly what is wrong with a folder it cannot load, and reads a question and a s
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def test_no_sentences_is_no_scores(reader: Reader) -> None:
 
 
 def test_a_folder_without_the_files_names_them(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="lacks model.onnx, tokenizer.json, reader.json") as error:
+    missing = re.escape("lacks model.onnx, tokenizer.json, reader.json")
+    with pytest.raises(ConfigError, match=missing) as error:
         Reader.load(tmp_path)
     assert "QA_READER_MODEL" in (error.value.hint or "")
 
@@ -95,3 +97,10 @@ def test_another_model_folder_is_used_as_it_is(tmp_path: Path) -> None:
     other = Reader.load(folder)
     assert other.calibration["threshold"] == 0.7
     assert other.model_dir == folder
+
+
+@pytest.mark.parametrize("length", [1, 200, 2_000])
+def test_a_question_of_any_length_is_read(reader: Reader, length: int) -> None:
+    question = ("why " * length)[: max(4, length)]
+    scores = reader.score(question, ["Short.", "A longer sentence about why " * 30])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
