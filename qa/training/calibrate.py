@@ -122,36 +122,57 @@ class Outcome:
     false_refusal_rate: float
 
 
+@dataclass(frozen=True)
+class Picks:
+    """Each question's best candidate under a combination: its probability, and whether it
+    holds an answer; and whether the question is answerable."""
+
+    probability: NDArray[np.float64]
+    right: NDArray[np.bool_]
+    answerable: NDArray[np.bool_]
+
+
+def picks(observed: Sequence[Observed], combination: Combination, depth: int) -> Picks:
+    """The candidate the answerer would pick for each question, reading ``depth`` of them."""
+    weights = np.asarray(combination.weights, dtype=np.float64)
+    best_p, right = [], []
+    for item in observed:
+        rows = item.features[:depth]
+        if not len(rows):
+            best_p.append(0.0)
+            right.append(False)
+            continue
+        z = np.clip(rows @ weights + combination.bias, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-z))
+        best = int(np.argmax(p))
+        best_p.append(float(p[best]))
+        right.append(bool(item.labels[best] == 1.0))
+    answerable = np.array([o.answerable for o in observed], dtype=bool)
+    return Picks(np.array(best_p), np.array(right, dtype=bool), answerable)
+
+
+def outcome_at(chosen: Picks, threshold: float) -> Outcome:
+    """How the answerer does refusing below ``threshold``."""
+    refuses = chosen.probability < threshold
+    answerable = chosen.answerable
+    answered_right = answerable & ~refuses & chosen.right
+    refused_right = ~answerable & refuses
+    n_answerable = max(1, int(answerable.sum()))
+    n_unanswerable = max(1, int((~answerable).sum()))
+    return Outcome(
+        accuracy=round(float((answered_right | refused_right).mean()), 4),
+        answer_accuracy=round(float(answered_right.sum()) / n_answerable, 4),
+        refusal_accuracy=round(float(refused_right.sum()) / n_unanswerable, 4),
+        false_refusal_rate=round(float((answerable & refuses).sum()) / n_answerable, 4),
+    )
+
+
 def outcome(
     observed: Sequence[Observed], combination: Combination, threshold: float, depth: int
 ) -> Outcome:
     """How the answerer would do with ``combination``, refusing below ``threshold`` and
     reading only the first ``depth`` candidates of each question."""
-    right = answered_right = refused_right = false_refusals = answerable = 0
-    for item in observed:
-        rows = item.features[:depth]
-        best_p, best_label = -1.0, 0.0
-        for row, label in zip(rows, item.labels[:depth], strict=True):
-            p = combination.probability(tuple(row))
-            if p > best_p:
-                best_p, best_label = p, label
-        refuses = best_p < threshold
-        if item.answerable:
-            answerable += 1
-            ok = not refuses and best_label == 1.0
-            answered_right += ok
-            false_refusals += refuses
-        else:
-            ok = refuses
-            refused_right += ok
-        right += ok
-    unanswerable = len(observed) - answerable
-    return Outcome(
-        accuracy=round(right / max(1, len(observed)), 4),
-        answer_accuracy=round(answered_right / max(1, answerable), 4),
-        refusal_accuracy=round(refused_right / max(1, unanswerable), 4),
-        false_refusal_rate=round(false_refusals / max(1, answerable), 4),
-    )
+    return outcome_at(picks(observed, combination, depth), threshold)
 
 
 def choose_threshold(
@@ -160,16 +181,22 @@ def choose_threshold(
     depth: int,
     max_false_refusal_rate: float,
 ) -> tuple[float, Outcome]:
-    """The threshold with the best accuracy among those within the false-refusal budget."""
+    """The threshold with the best accuracy among those within the false-refusal budget.
+    Every best-candidate probability is tried (each is where an outcome can change), and a
+    threshold halfway to the next lower one is kept, so that it is not on a seen value."""
+    chosen = picks(observed, combination, depth)
+    values = np.unique(chosen.probability)
     best: tuple[float, Outcome] | None = None
-    for threshold in np.linspace(0.02, 0.98, 49):
-        result = outcome(observed, combination, float(threshold), depth)
+    for index, value in enumerate(values):
+        below = values[index - 1] if index else 0.0
+        threshold = float((value + below) / 2)
+        result = outcome_at(chosen, threshold)
         if result.false_refusal_rate > max_false_refusal_rate:
-            continue
+            break  # higher thresholds only refuse more
         if best is None or result.accuracy > best[1].accuracy:
-            best = (round(float(threshold), 4), result)
+            best = (round(threshold, 6), result)
     if best is None:
-        return 0.0, outcome(observed, combination, 0.0, depth)
+        return 0.0, outcome_at(chosen, 0.0)
     return best
 
 

@@ -85,14 +85,21 @@ Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learn
 ## Figures
 
 On the calibration articles, every sentence of the question's own paragraph scored
-(int8 model): {_table(validation.get("calibration_articles", {}))}
+(int8 model; AUC: how well the best sentence's score tells answerable questions from
+unanswerable ones):
+
+{_table(validation.get("calibration_articles", {}))}
 
 The answerer, calibrated on the same articles through the product's own retrieval
 ({calibration.get("questions")} questions, {calibration.get("candidates")} candidates read,
-false refusals held to at most {calibration.get("max_false_refusal_rate")}): threshold
-{calibration.get("threshold")}; {_table(calibration.get("figures", {}))}
+false refusals held to at most {calibration.get("max_false_refusal_rate")}), threshold
+{calibration.get("threshold")}:
 
-The reader alone, without the other signals: {_table(calibration.get("reader_alone", {}))}
+{_table(calibration.get("figures", {}))}
+
+The reader alone, without the other signals:
+
+{_table(calibration.get("reader_alone", {}))}
 
 Accuracy against the number of candidates read:
 
@@ -102,6 +109,7 @@ Accuracy against the number of candidates read:
 
 The out-of-domain suite, {", ".join(test_articles)}: every question asked through the product,
 as `qa eval --squad` does (never trained or calibrated on):
+
 {_table(validation.get("test_articles", {}))}
 
 ## Reproduce
