@@ -13,23 +13,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 status=0
 
-summarise() {
-  .venv/bin/python -c '
-import json, sys
-for line in sys.stdin:
-    line = line.strip()
-    if not line.startswith("{"):
-        continue
-    s = json.loads(line)
-    if "error" in s:
-        print("  error:", s["error"]["message"]); continue
-    keys = ["answer_accuracy", "citation_precision", "citation_recall", "refusal_accuracy",
-            "false_refusals", "false_refusal_rate"]
-    figures = ", ".join(f"{k} {s[k]}" for k in keys)
-    verdict = "pass" if s["gate"] == "pass" else "FAIL: " + "; ".join(s["gate_failures"])
-    print(f"eval {s[\"suite\"]} ({s[\"questions\"]} questions): {figures} -> gate {verdict}")
-'
-}
+summarise() { .venv/bin/python scripts/eval_summary.py; }
 
 for suite in gold dev blind; do
   QA_CORPUS_DIR=seeds QA_INDEX_DIR="$scratch/seeds" QA_CHROMA_URL='' \

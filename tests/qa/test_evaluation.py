@@ -87,21 +87,18 @@ def test_an_alternative_inside_the_text_always_matches(prefix: str, alternative:
     assert matches(prefix + alternative + prefix, [[alternative]])
 
 
-def test_thresholds_file_holds_the_targets() -> None:
+def test_every_suite_gates_every_metric() -> None:
+    """No metric of a suite CI runs is left ungated by a missing line."""
     path = REPO / "eval" / "thresholds.toml"
     for suite in ("gold", "dev", "blind"):
-        assert load_thresholds(path, suite) == Thresholds(
-            answer_accuracy=0.90,
-            citation_precision=0.90,
-            citation_recall=0.90,
-            refusal_accuracy=0.85,
-            max_false_refusals=2,
-        ), suite
-    assert load_thresholds(path, "squad") == Thresholds(
-        answer_accuracy=0.85,
-        citation_recall=0.85,
-        refusal_accuracy=0.60,
-        max_false_refusal_rate=0.10,
+        thresholds = load_thresholds(path, suite)
+        assert None not in thresholds.model_dump(exclude={"max_false_refusal_rate"}).values()
+    squad = load_thresholds(path, "squad")
+    assert None not in (
+        squad.answer_accuracy,
+        squad.citation_recall,
+        squad.refusal_accuracy,
+        squad.max_false_refusal_rate,
     )
 
 
