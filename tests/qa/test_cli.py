@@ -127,8 +127,8 @@ def test_ask_json_prints_the_answer_contract(
     assert answer["question"] == LAUNCH
     assert answer["answered"] is True
     assert answer["mode"] == "extractive"
-    assert "October 5" in answer["answer"]
     citations = [Citation.model_validate(c) for c in answer["citations"]]
+    assert citations and citations[0].quote in answer["answer"]
     assert [c.id for c in citations] == list(range(1, len(citations) + 1))
     assert set(markers(answer["answer"])) <= {c.id for c in citations}
     assert all(quote_in_lines(c, sources[c.source]) for c in citations)

@@ -77,28 +77,9 @@ def test_contract_holds_for_any_top_k(
         check_contract(seed_engine.ask(question, top_k=top_k), question, seed_sources)
 
 
-def test_launch_date(seed_engine: Engine, seed_sources: dict[str, Source]) -> None:
-    answer = seed_engine.ask("When did the film crew launch to the ISS?")
-    assert answer.answered is True
-    assert "October 5" in answer.answer
-    assert any("October 5" in c.quote for c in answer.citations)
-
-
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("Who directs Challenge?", "Shipenko"),
-        ("Who plays the surgeon?", "Peresild"),
-        ("What is the plot of the film?", "surgeon"),
-        ("What rival project was planned in the US?", "Cruise"),
-        ("Where did the crew launch from?", "Baikonur"),
-    ],
-)
-def test_answers_name_the_fact(seed_engine: Engine, question: str, expected: str) -> None:
-    answer = seed_engine.ask(question)
-    assert answer.answered is True
-    assert expected in answer.answer
-    assert any(expected in c.quote for c in answer.citations)
+# Which line answers which seed question is measured by the eval suites (eval/*.jsonl, gated in
+# CI by scripts/eval.sh), not asserted here; tests/qa/test_reading.py checks the mechanism on
+# texts of its own.
 
 
 def test_question_the_sources_do_not_answer_is_refused(seed_engine: Engine) -> None:

