@@ -202,9 +202,7 @@ def machine_info(engine: Engine) -> dict[str, Any]:
         "embed_threads": engine.settings.embed_threads,
         "embed_batch_size": engine.settings.embed_batch_size,
         "top_k": engine.settings.top_k,
-        "reader_candidates": getattr(
-            engine.answerers.get("extractive"), "candidate_count", None
-        ),
+        "reader_candidates": getattr(engine.answerers.get("extractive"), "candidate_count", None),
     }
 
 
