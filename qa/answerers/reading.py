@@ -144,7 +144,8 @@ class ReadingAnswerer(Answerer):
         self.max_citations = max_citations
 
     def candidates(self, evidence: Evidence) -> list[Candidate]:
-        """The sentences the reader will score: the nearest ``candidate_count`` by embedding."""
+        """The sentences the reader will score: the ``candidate_count`` best by embedding cosine
+        plus the share of the question's rare words they hold."""
         question = evidence.question
         weights = TermWeights.of(question.terms, evidence.statistics)
         typed = question.answer_type is not AnswerType.OTHER
