@@ -253,7 +253,7 @@ class TermStatistics:
     def found_in(self, term: str, text_stems: set[str]) -> bool:
         """Whether ``text_stems`` state ``term``: the stem itself, the long form of an acronym,
         or, for a word the corpus never uses, another form of it ("liftoff" for "lifting",
-        "Kazakh" for "Kazakhstan") that the stemmer does not join."""
+        "Danish" for "Denmark") that the stemmer does not join."""
         if term in text_stems:
             return True
         long_form = self.aliases.get(term)

@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (Chroma) and BM25 rankings of chunks, fused by reciprocal rank.
 
-Dense vectors find paraphrases ("spaceport" for "Cosmodrome"); BM25 finds rare exact words
-(names, "MS-19") that a small embedding model blurs. Reciprocal-rank fusion needs no score
+Dense vectors find paraphrases ("harbour" for "port"); BM25 finds rare exact words
+(names, "AB-12") that a small embedding model blurs. Reciprocal-rank fusion needs no score
 calibration between the two. docs/performance.md has the measured effect of each.
 """
 
