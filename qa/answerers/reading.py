@@ -157,7 +157,6 @@ class ReadingAnswerer(Answerer):
                 if vector is None or sentence.text in seen or not _worth_quoting(sentence):
                     continue
                 seen.add(sentence.text)  # a repeated caption: quote the first only
-                stated = values(sentence.text, question.answer_type, question.text)
                 found.append(
                     Candidate(
                         chunk=hit.chunk,
@@ -165,13 +164,19 @@ class ReadingAnswerer(Answerer):
                         rank=rank,
                         cosine=scaled_cosine(float(np.dot(evidence.vector, vector))),
                         cover=weights.share(set(stems(sentence.text))),
-                        kind_match=float(typed and bool(stated)),
-                        kind_missing=float(typed and not stated),
-                        values=stated,
+                        kind_match=0.0,
+                        kind_missing=0.0,
                     )
                 )
         found.sort(key=lambda c: c.cosine + c.cover, reverse=True)
-        return found[: self.candidate_count]
+        chosen = found[: self.candidate_count]
+        # The answer kind's patterns only for the sentences that will be read.
+        for candidate in chosen:
+            stated = values(candidate.sentence.text, question.answer_type, question.text)
+            candidate.values = stated
+            candidate.kind_match = float(typed and bool(stated))
+            candidate.kind_missing = float(typed and not stated)
+        return chosen
 
     def read(self, evidence: Evidence) -> list[Candidate]:
         """The candidates scored by the reader and the combination, best first."""

@@ -19,7 +19,6 @@ so the reader learns on the same units it is later asked to score.
 from __future__ import annotations
 
 import csv
-import json
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -29,6 +28,7 @@ from typing import Any
 
 from qa.chunking import split_sentences
 from qa.loading import Source
+from qa.squad import read_articles
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,7 @@ def _sentence_at(starts: list[tuple[int, int]], offset: int) -> int | None:
 
 def read_squad(path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """(title, paragraphs) of each article of a SQuAD-format file."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for article in data["data"]:
+    for article in read_articles(path):
         yield article["title"], article["paragraphs"]
 
 
