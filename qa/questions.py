@@ -110,7 +110,7 @@ def validate_question(text: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
     if not stripped:
         raise InvalidQuestionError(
             "The question is empty.",
-            'Ask something, e.g. "When did the crew launch?"',
+            'Ask something, e.g. "Who designed the bridge?"',
             field="question",
         )
     if len(stripped) > max_chars:
