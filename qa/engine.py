@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.answerers import Answerer, Draft, Evidence
+from qa.answerers import Answerer, Draft, Evidence, Sampling
 from qa.answerers.reading import ReadingAnswerer
 from qa.config import Settings, configure_offline_environment, get_settings
 from qa.embeddings import QAEmbedding, make_embedding
@@ -36,7 +36,7 @@ from qa.errors import (
 from qa.ingest import IngestReport, ingest_corpus
 from qa.llm import LLMClient
 from qa.loading import Source, read_document
-from qa.models import Answer, AnsweredMode, AnswerMode, Timings
+from qa.models import Answer, AnsweredMode, AnswerMode, Timings, Turn
 from qa.progress import Progress
 from qa.questions import analyse, validate_question
 from qa.retrieval import HybridRetriever, RetrievalMethod
@@ -314,16 +314,31 @@ class Engine:
         return evidence, Timings(embed=_ms(embedded - started), retrieve=_ms(retrieved - embedded))
 
     def ask(
-        self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        mode: AnswerMode | None = None,
+        sampling: Sampling | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
-        """Answer ``question`` from the index, citing file and line, or say the sources don't."""
-        return self.ask_with_evidence(question, top_k, mode)[0]
+        """Answer ``question`` from the index, citing file and line, or say the sources don't.
+
+        ``sampling`` sets an LLM's temperature and token limit for this answer. ``history`` is
+        the conversation before ``question``, oldest first: in generative mode a follow-up is
+        rewritten to stand alone (``qa.conversation``), and the answer's ``question`` says how.
+        """
+        return self.ask_with_evidence(question, top_k, mode, sampling, history)[0]
 
     def ask_with_evidence(
-        self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        mode: AnswerMode | None = None,
+        sampling: Sampling | None = None,
+        history: Sequence[Turn] = (),
     ) -> tuple[Answer, Evidence]:
         """``ask``, also returning what retrieval found (for evaluation and debugging)."""
-        prepared = self._prepare(question, top_k, mode)
+        prepared = self._prepare(question, top_k, mode, sampling, history)
         answer_started = time.perf_counter()
         answered_mode: AnsweredMode = prepared.answerer.mode
         try:
@@ -333,7 +348,12 @@ class Engine:
         return self._finish(prepared, draft, answered_mode, answer_started), prepared.evidence
 
     def ask_stream(
-        self, question: str, top_k: int | None = None, mode: AnswerMode | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        mode: AnswerMode | None = None,
+        sampling: Sampling | None = None,
+        history: Sequence[Turn] = (),
     ) -> Iterator[StreamEvent]:
         """``ask``, as events: text deltas as the answer is written, then the checked answer.
 
@@ -341,7 +361,7 @@ class Engine:
         errors are raised here (and a front end can still answer them with a status), not
         in the middle of a stream.
         """
-        return self._stream(self._prepare(question, top_k, mode))
+        return self._stream(self._prepare(question, top_k, mode, sampling, history))
 
     def _stream(self, prepared: _Prepared) -> Iterator[StreamEvent]:
         answer_started = time.perf_counter()
@@ -360,7 +380,14 @@ class Engine:
             raise RuntimeError(f"the {prepared.mode} answerer streamed no answer")
         yield FinalAnswer(self._finish(prepared, draft, answered_mode, answer_started))
 
-    def _prepare(self, question: str, top_k: int | None, mode: AnswerMode | None) -> _Prepared:
+    def _prepare(
+        self,
+        question: str,
+        top_k: int | None,
+        mode: AnswerMode | None,
+        sampling: Sampling | None = None,
+        history: Sequence[Turn] = (),
+    ) -> _Prepared:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         if top_k is not None and not 1 <= top_k <= 50:
@@ -377,6 +404,10 @@ class Engine:
                 "Use mode 'extractive', or configure an LLM for 'generative' (see .env.example).",
                 field="mode",
             )
+        if sampling is not None:
+            answerer = answerer.with_sampling(sampling)
+        if history:
+            text = answerer.standalone_question(text, history, self.settings.max_question_chars)
         try:
             evidence, timings = self.retrieve(text, top_k)
         except CorruptIndexError:

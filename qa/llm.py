@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -106,6 +107,18 @@ class LLMClient:
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
         )
+
+    def with_options(
+        self, temperature: float | None = None, max_tokens: int | None = None
+    ) -> LLMClient:
+        """This client with a caller's sampling options for one request; it shares the
+        connection pool. ``max_tokens`` is capped at this client's own limit (the operator's)."""
+        clone = copy.copy(self)
+        if temperature is not None:
+            clone.temperature = temperature
+        if max_tokens is not None:
+            clone.max_tokens = min(max_tokens, self.max_tokens)
+        return clone
 
     def close(self) -> None:
         self._client.close()

@@ -23,6 +23,12 @@ class Citation(BaseModel):
     quote: str = Field(description="Text copied verbatim from start_line..end_line.")
     score: float = Field(description="How strongly this passage supports the answer (0-1).")
 
+    def label(self) -> str:
+        """``notes.txt:16`` for one line, ``notes.txt:15-17`` for several."""
+        if self.start_line == self.end_line:
+            return f"{self.source}:{self.start_line}"
+        return f"{self.source}:{self.start_line}-{self.end_line}"
+
     @model_validator(mode="after")
     def _lines_in_order(self) -> Citation:
         if self.end_line < self.start_line:
@@ -52,3 +58,10 @@ class Answer(BaseModel):
         examples=["extractive", "generative", "extractive-fallback"],
     )
     timings_ms: Timings = Field(default_factory=Timings)
+
+
+class Turn(BaseModel):
+    """One earlier message of a conversation, for a follow-up question (``qa.conversation``)."""
+
+    role: Literal["user", "assistant"]
+    text: str

@@ -64,3 +64,37 @@ def build_messages(question: str, chunks: Sequence[RetrievedChunk]) -> list[dict
             "content": USER_TEMPLATE.format(sources=format_sources(chunks), question=question),
         },
     ]
+
+
+CONDENSE_SYSTEM_PROMPT = """\
+You rewrite the last question of a conversation so that it can be understood without the \
+conversation.
+Rules:
+- Replace words such as "he", "she", "it", "they", "that" and "there" with what they refer to \
+in the conversation.
+- Keep the question's meaning and wording otherwise. Do not answer it.
+- If the question already stands on its own, repeat it unchanged.
+- Reply with the rewritten question alone, on one line."""
+
+CONDENSE_USER_TEMPLATE = """\
+Conversation:
+
+{conversation}
+
+Last question: {question}
+Rewritten question:"""
+
+
+def build_condense_messages(
+    question: str, conversation: Sequence[tuple[str, str]]
+) -> list[dict[str, str]]:
+    """The chat messages asking for ``question`` rewritten to stand on its own;
+    ``conversation`` is (role, text) pairs, oldest first."""
+    lines = "\n".join(f"{role.capitalize()}: {text}" for role, text in conversation)
+    return [
+        {"role": "system", "content": CONDENSE_SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": CONDENSE_USER_TEMPLATE.format(conversation=lines, question=question),
+        },
+    ]

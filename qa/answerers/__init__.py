@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qa.lexical import TermStatistics
-from qa.models import AnswerMode, Citation
+from qa.models import AnswerMode, Citation, Turn
 from qa.questions import Question
 from qa.retrieval import RetrievedChunk
 
@@ -42,6 +42,15 @@ class Draft:
 NOT_IN_SOURCES = "The sources don't say."
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """A caller's sampling options for one answer; None keeps the configured value. Only an
+    answerer that samples (an LLM) uses them."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
 class Answerer(ABC):
     """Base class: implement ``answer``."""
 
@@ -57,3 +66,13 @@ class Answerer(ABC):
         draft = self.answer(evidence)
         yield draft.answer
         yield draft
+
+    def standalone_question(self, question: str, history: Sequence[Turn], max_chars: int) -> str:
+        """``question`` made to stand without the conversation ``history`` before it. Without
+        a language model there is nothing to rewrite with: the question as asked."""
+        return question
+
+    def with_sampling(self, sampling: Sampling) -> Answerer:
+        """This answerer with ``sampling``'s options for one answer. An answerer that does
+        not sample ignores them."""
+        return self

@@ -23,7 +23,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import copy
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -31,14 +32,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.answer_kinds import proper_names
-from qa.answerers import Answerer, Draft, Evidence
+from qa.answerers import Answerer, Draft, Evidence, Sampling
 from qa.answerers.reading import ReadingAnswerer
 from qa.answerers.signals import coverage, join_sentences, scaled_cosine
 from qa.citations import build_citation
+from qa.conversation import standalone_question
 from qa.lexical import stems, words
 from qa.llm import Completion, LLMClient
 from qa.markers import Claim, parse_claims
-from qa.models import AnswerMode, Citation
+from qa.models import AnswerMode, Citation, Turn
 from qa.prompts import build_messages
 from qa.questions import analyse
 from qa.store import StoredChunk, StoredSentence
@@ -97,6 +99,14 @@ class GenerativeAnswerer(Answerer):
         self.embed_query = embed_query
         self.min_support = min_support
         self.weights = weights or SupportWeights()
+
+    def standalone_question(self, question: str, history: Sequence[Turn], max_chars: int) -> str:
+        return standalone_question(question, history, self.llm, max_chars)
+
+    def with_sampling(self, sampling: Sampling) -> GenerativeAnswerer:
+        clone = copy.copy(self)
+        clone.llm = self.llm.with_options(sampling.temperature, sampling.max_tokens)
+        return clone
 
     def answer(self, evidence: Evidence) -> Draft:
         if not evidence.chunks:

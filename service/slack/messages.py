@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from qa.answerers import NOT_IN_SOURCES
 from qa.models import Answer, Citation
+from service.links import citation_url
 from service.slack.mentions import escape
 
 LOOKING = "Looking through the sources…"
 HELP = (
-    "Ask me a question about the documents, e.g. `@qa when did the crew launch?` in a channel, "
+    "Ask me a question about the documents, e.g. `@qa when did the bridge open?` in a channel, "
     "a direct message, or `/ask who designed the bridge?`. Every answer quotes the lines it "
     "comes from."
 )
@@ -38,25 +38,11 @@ class SlackMessage:
     blocks: list[Block] = field(default_factory=list)
 
 
-def citation_label(citation: Citation) -> str:
-    """``004.txt:16`` for one line, ``004.txt:15-17`` for several."""
-    lines = (
-        str(citation.start_line)
-        if citation.start_line == citation.end_line
-        else f"{citation.start_line}-{citation.end_line}"
-    )
-    return f"{citation.source}:{lines}"
-
-
 def citation_link(citation: Citation, public_url: str) -> str:
-    label = citation_label(citation)
+    label = citation.label()
     if not public_url:
         return f"`{escape(label)}`"
-    url = (
-        f"{public_url}/sources/{quote(citation.source, safe='/')}"
-        f"?start={citation.start_line}&end={citation.end_line}"
-    )
-    return f"<{url}|{escape(label)}>"
+    return f"<{citation_url(citation, public_url)}|{escape(label)}>"
 
 
 def _section(markdown: str) -> Block:
@@ -94,7 +80,7 @@ def _feedback_block(feedback_id: str) -> Block:
 def answer_message(answer: Answer, feedback_id: str | None, public_url: str = "") -> SlackMessage:
     """The reply to a question: the answer and its citations, or a plain refusal."""
     shown = answer.citations[:_MAX_CITATIONS]
-    labels = ", ".join(citation_label(c) for c in shown)
+    labels = ", ".join(c.label() for c in shown)
     blocks: list[Block]
     if answer.answered:
         text = f"{answer.answer}\nSources: {labels}" if labels else answer.answer

@@ -21,6 +21,17 @@ def client(standin: OpenAIStandIn, **options: object) -> LLMClient:
     return LLMClient(standin.url, "standin-model", **values)  # type: ignore[arg-type]
 
 
+def test_per_request_options_reach_the_llm_within_the_operators_limit(
+    llm_standin: OpenAIStandIn,
+) -> None:
+    base = client(llm_standin, max_tokens=64, temperature=0.0)
+    base.with_options(temperature=0.9, max_tokens=10_000).complete(MESSAGES)
+    base.with_options(max_tokens=16).complete(MESSAGES)
+    base.complete(MESSAGES)
+    sent = [(r["temperature"], r["max_tokens"]) for r in llm_standin.requests]
+    assert sent == [(0.9, 64), (0.0, 16), (0.0, 64)]
+
+
 def closed_port_url() -> str:
     """A URL where nothing listens (connection refused)."""
     with socket.socket() as sock:

@@ -14,7 +14,6 @@ from service.slack.messages import (
     FEEDBACK_NOT_HELPFUL,
     HELP,
     answer_message,
-    citation_label,
     error_message,
     help_message,
 )
@@ -48,11 +47,6 @@ def answer(*citations: Citation, answered: bool = True, text: str = "") -> Answe
 
 def sections(blocks: list[dict[str, object]]) -> list[str]:
     return [b["text"]["text"] for b in blocks if b["type"] == "section"]  # type: ignore[index]
-
-
-def test_labels_name_the_file_and_lines() -> None:
-    assert citation_label(citation()) == "004_b25d8b9e867eeac6.txt:16"
-    assert citation_label(citation(end_line=18)) == "004_b25d8b9e867eeac6.txt:16-18"
 
 
 def test_an_answer_shows_its_text_then_each_citation_with_its_quote() -> None:
