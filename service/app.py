@@ -29,7 +29,7 @@ from service.deps import Authorized, EngineSlot
 from service.errors import install_error_handlers
 from service.metrics import ServiceMetrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.routes import ask, operations, slack, sources
+from service.routes import ask, openai_api, operations, slack, sources
 
 logger = logging.getLogger("service.app")
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(ask.router)
     app.include_router(sources.router)
     app.include_router(operations.router)
+    app.include_router(openai_api.router)
     if settings.slack_events_enabled:
         _add_slack(app, settings, slot, metrics)
     else:

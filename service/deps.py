@@ -1,4 +1,4 @@
-"""Typed dependencies of the routes: the engine, the settings and the API-key check."""
+"""Typed dependencies of the routes: the engine, the settings, the API-key and JSON body checks."""
 
 from __future__ import annotations
 
@@ -133,7 +133,24 @@ async def require_api_key(
         )
 
 
+async def require_json(request: Request) -> None:
+    """Only JSON bodies: a form-encoded body (curl -d without a content type) is refused with
+    the header to add, instead of a confusing "field required"."""
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"The body must be JSON, not '{media or 'no content type'}'.",
+            "Send the header 'Content-Type: application/json' (curl: -H 'content-type: "
+            "application/json').",
+            field="body",
+        )
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 Authorized = Depends(require_api_key)
+RequireJson = Depends(require_json)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from qa.errors import QAError
+from service.openai_api.errors import (
+    BODY_TOO_LARGE_HINT,
+    FIELD_HINT,
+    ROUTES_HINT,
+    is_openai_path,
+    openai_error,
+)
 from service.schemas import ErrorBody, ErrorDetail, ErrorResponse
 
 logger = logging.getLogger("service.errors")
@@ -38,6 +46,34 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 ASK_BODY_HINT = 'Send a JSON object such as {"question": "Who designed the bridge?"}.'
+
+
+@dataclass(frozen=True)
+class StreamFailure:
+    """An error that ended a response stream after its 200 was sent: it goes in the stream."""
+
+    status: int
+    code: str
+    message: str
+    hint: str
+    field: str | None
+
+
+def stream_failure(exc: Exception, request_id: str) -> StreamFailure:
+    """What to tell a client whose stream failed; logged here. Call it in the except block."""
+    if isinstance(exc, QAError):
+        if exc.code not in {"llm_failed", "llm_timeout"}:  # the LLM client logs its own
+            logger.error("%s: %s", exc.code, exc.message)
+        status = STATUS_BY_CODE.get(exc.code, 500)
+        return StreamFailure(status, exc.code, exc.message, exc.hint, exc.field)
+    logger.exception("stream failed")
+    return StreamFailure(
+        500,
+        "internal_error",
+        "The service failed while streaming this answer.",
+        f"Retry; if it keeps failing, report request id {request_id}.",
+        None,
+    )
 
 
 class ApiError(Exception):
@@ -83,6 +119,16 @@ def error_response(
     details: Sequence[ErrorDetail] = (),
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    if is_openai_path(request.url.path):
+        openai_body = openai_error(
+            status,
+            code,
+            safe_text(message, 1_000),
+            safe_text(hint, 1_000),
+            None if field is None else safe_text(field),
+            request_id_of(request),
+        )
+        return JSONResponse(openai_body, status_code=status, headers=headers)
     body = ErrorResponse(
         error=ErrorBody(
             code=code,
@@ -146,12 +192,18 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     ]
     first = details[0] if details else ErrorDetail(field="body", problem="invalid request")
     message = "; ".join(f"{d.field}: {d.problem}" for d in details) or "Invalid request."
+    # The hints name /ask's fields; the OpenAI routes take OpenAI's.
+    hint = (
+        FIELD_HINT
+        if is_openai_path(request.url.path)
+        else _hint_for(errors[0] if errors else {}, first.field)
+    )
     return error_response(
         request,
         422,
         "invalid_request",
         message,
-        _hint_for(errors[0] if errors else {}, first.field),
+        hint,
         field=first.field,
         details=details,
     )
@@ -167,7 +219,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
             404,
             "not_found",
             "No such route.",
-            "See /docs for the routes.",
+            ROUTES_HINT if is_openai_path(request.url.path) else "See /docs for the routes.",
             headers=headers,
         )
     if status == 405:
@@ -190,7 +242,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
             413,
             "body_too_large",
             f"The request body is larger than {limit:,} bytes.",
-            "Send the question alone; questions are at most 2,000 characters.",
+            BODY_TOO_LARGE_HINT
+            if is_openai_path(request.url.path)
+            else "Send the question alone; questions are at most 2,000 characters.",
             field="body",
             headers=headers,
         )

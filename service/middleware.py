@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logs import request_id_var
 from service.metrics import ServiceMetrics
+from service.openai_api.errors import is_openai_path, openai_error
 
 logger = logging.getLogger("service.requests")
 
@@ -63,7 +65,7 @@ class RequestContextMiddleware:
         except Exception:
             logger.exception("unhandled error")
             if not response_started:
-                await _send_internal_error(send_with_id, request_id)
+                await _send_internal_error(send_with_id, request_id, scope.get("path", ""))
         finally:
             seconds = time.perf_counter() - started
             route = scope.get("route")
@@ -83,19 +85,24 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = json.dumps(
-        {
+async def _send_internal_error(send: Send, request_id: str, path: str) -> None:
+    message = "The service failed while handling this request."
+    hint = f"Retry; if it keeps failing, report request id {request_id}."
+    error: dict[str, Any] = (
+        openai_error(500, "internal_error", message, hint, None, request_id)
+        if is_openai_path(path)
+        else {
             "error": {
                 "code": "internal_error",
-                "message": "The service failed while handling this request.",
-                "hint": f"Retry; if it keeps failing, report request id {request_id}.",
+                "message": message,
+                "hint": hint,
                 "field": None,
                 "details": [],
                 "request_id": request_id,
             }
         }
-    ).encode()
+    )
+    body = json.dumps(error).encode()
     await send(
         {
             "type": "http.response.start",

@@ -19,10 +19,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from qa.engine import FinalAnswer, StreamEvent
-from qa.errors import InvalidQuestionError, QAError
+from qa.errors import InvalidQuestionError
 from qa.models import Answer, AnswerMode
-from service.deps import Authorized, EngineDep, MetricsDep
-from service.errors import ApiError, request_id_of, safe_text
+from service.deps import Authorized, EngineDep, MetricsDep, RequireJson
+from service.errors import ApiError, request_id_of, safe_text, stream_failure
 from service.metrics import ServiceMetrics
 from service.schemas import (
     EXAMPLE_ANSWER,
@@ -115,22 +115,6 @@ class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
 
-async def require_json(request: Request) -> None:
-    """Only JSON bodies: a form-encoded body (curl -d without a content type) is refused with
-    the header to add, instead of a confusing "field required"."""
-    content_type = request.headers.get("content-type", "")
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"The body must be JSON, not '{media or 'no content type'}'.",
-            "Send the header 'Content-Type: application/json' (curl: -H 'content-type: "
-            "application/json').",
-            field="body",
-        )
-
-
 async def require_utf8_query(request: Request) -> None:
     """Percent-escapes that are not UTF-8 would reach the engine as U+FFFD characters: refuse
     them instead of answering a question nobody asked."""
@@ -185,22 +169,10 @@ def _sse_events(
                 yield _sse("answer", item.answer.model_dump(mode="json"))
             else:
                 yield _sse("delta", {"text": item.text})
-    except QAError as exc:
-        if exc.code not in {"llm_failed", "llm_timeout"}:
-            logger.error("%s: %s", exc.code, exc.message)
-        yield _sse("error", _error_body(exc.code, exc.message, exc.hint, exc.field, request_id))
-    except Exception:
-        logger.exception("stream failed")
-        yield _sse(
-            "error",
-            _error_body(
-                "internal_error",
-                "The service failed while streaming this answer.",
-                f"Retry; if it keeps failing, report request id {request_id}.",
-                None,
-                request_id,
-            ),
-        )
+    except Exception as exc:
+        failure = stream_failure(exc, request_id)
+        body = _error_body(failure.code, failure.message, failure.hint, failure.field, request_id)
+        yield _sse("error", body)
     finally:
         close = getattr(events, "close", None)
         if callable(close):
@@ -266,7 +238,7 @@ _ASK_EXAMPLES: dict[str, dict[str, Any]] = {
         **STREAM_OR_ANSWER_RESPONSES,
         **_errors(400, 401, 413, 415, 422, 502, 503, 504),
     },
-    dependencies=[Depends(require_json)],
+    dependencies=[RequireJson],
 )
 async def ask(
     request: Request,
@@ -292,7 +264,7 @@ async def ask(
     response_class=EventStreamResponse,
     summary="Answer a question as Server-Sent Events",
     responses={**STREAM_RESPONSES, **_errors(400, 401, 413, 415, 422, 503, json_only=True)},
-    dependencies=[Depends(require_json)],
+    dependencies=[RequireJson],
 )
 async def ask_stream(
     request: Request,

@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -143,6 +144,27 @@ def qa_env(workspace: Path, url: str, **extra: str) -> dict[str, str]:
     }
 
 
+@contextmanager
+def qa_serve(workspace: Path, llm_url: str, log_name: str) -> Iterator[str]:
+    """`qa serve` (a real uvicorn) in front of llama.cpp; its URL once /readyz is 200."""
+    port = free_port()
+    log = workspace / log_name
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*QA, "serve", "--port", str(port)],
+            env=qa_env(workspace, llm_url),
+            cwd=workspace,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/readyz", server, log)
+        yield url
+    finally:
+        stop(server)
+
+
 @pytest.fixture(scope="module")
 def director_messages(seed_engine: Engine) -> Messages:
     """The generative prompt for the director question over the seed index."""
@@ -207,19 +229,7 @@ def test_streaming_over_http_end_to_end(
     llamacpp: str, workspace: Path, sources: dict[str, Source]
 ) -> None:
     """qa serve (a real uvicorn) in front of llama.cpp: deltas, then the checked answer."""
-    port = free_port()
-    log = workspace / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*QA, "serve", "--port", str(port)],
-            env=qa_env(workspace, llamacpp),
-            cwd=workspace,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/readyz", server, log)
+    with qa_serve(workspace, llamacpp, "serve.log") as url:
         events: list[tuple[str, object]] = []
         name = "message"
         with httpx.stream(
@@ -232,8 +242,6 @@ def test_streaming_over_http_end_to_end(
                     name = line.split(":", 1)[1].strip()
                 elif line.startswith("data:"):
                     events.append((name, json.loads(line.split(":", 1)[1])))
-    finally:
-        stop(server)
     names = [n for n, _ in events]
     assert names[-1] == "answer", events[-1]
     assert names.count("delta") >= 1 and set(names[:-1]) == {"delta"}
@@ -261,3 +269,31 @@ def test_a_short_timeout_is_a_clear_error_not_a_hang(
     with pytest.raises(LLMTimeoutError):
         list(llm.stream(fresh()))
     assert time.monotonic() - started < 10
+
+
+def test_openai_clients_reach_llamacpp_through_v1(
+    llamacpp: str, workspace: Path, sources: dict[str, Source]
+) -> None:
+    """The openai SDK pointed at qa serve's /v1, in front of llama.cpp: qa-generative plain and
+    streamed, its answer contract in the ``qa`` field."""
+    import openai
+
+    messages: list[dict[str, str]] = [{"role": "user", "content": DIRECTOR}]
+    with (
+        qa_serve(workspace, llamacpp, "serve-v1.log") as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="unused", timeout=300) as client,
+    ):
+        completion = client.chat.completions.create(model="qa-generative", messages=messages)
+        chunks = list(
+            client.chat.completions.create(model="qa-generative", messages=messages, stream=True)
+        )
+    assert completion.model_extra is not None
+    answer = Answer.model_validate(completion.model_extra["qa"])
+    check_answer(answer, sources)
+    assert (completion.choices[0].message.content or "").startswith(answer.answer)
+    carried = [c.model_extra["qa"] for c in chunks if c.model_extra and c.model_extra.get("qa")]
+    assert len(carried) == 1
+    check_answer(Answer.model_validate(carried[0]), sources)
+    streamed = "".join(ch.delta.content or "" for c in chunks for ch in c.choices)
+    assert streamed.strip()
+    assert chunks[-1].choices[0].finish_reason == "stop"

@@ -47,6 +47,9 @@ MAX_EXAMPLES = {
     "GET /healthz": 5,
     "GET /readyz": 5,
     "GET /metrics": 5,
+    "GET /v1/models": 5,
+    "GET /v1/models/{model}": 10,
+    "POST /v1/chat/completions": 60,
 }
 
 
