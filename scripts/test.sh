@@ -9,6 +9,8 @@ echo "== mypy"; .venv/bin/mypy
 # The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2: built
 # once (~5-10 min on 2 cores), then cached outside the repo. Here it must run, not skip.
 echo "== llama.cpp"; bash scripts/llamacpp.sh
+# The web page's tests run in a real browser: Debian's Chromium, installed when missing.
+echo "== chromium"; bash scripts/chromium.sh
 # The quality gate (scripts/eval.sh) runs first but fails the run only after pytest, so that
 # pytest's summary stays the last line and both verdicts are seen.
 echo "== eval"; gate=0; bash scripts/eval.sh || gate=$?

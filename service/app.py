@@ -28,8 +28,13 @@ from qa.engine import Engine
 from service.deps import Authorized, EngineSlot
 from service.errors import install_error_handlers
 from service.metrics import ServiceMetrics
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.routes import ask, openai_api, operations, slack, sources
+from service.middleware import (
+    BodyLimitMiddleware,
+    PageHeadersMiddleware,
+    RequestContextMiddleware,
+)
+from service.routes import ask, openai_api, operations, slack, sources, web
+from service.web import STATIC_DIR
 
 logger = logging.getLogger("service.app")
 
@@ -91,6 +96,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(sources.router)
     app.include_router(operations.router)
     app.include_router(openai_api.router)
+    app.include_router(web.feedback)
+    app.include_router(web.pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.slack_events_enabled:
         _add_slack(app, settings, slot, metrics)
     else:
@@ -111,6 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PageHeadersMiddleware, headers=web.PAGE_HEADERS, prefixes=("/static/",))
     # Outermost: every response, CORS and errors included, gets a request id and a log line.
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -40,6 +40,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "index_corrupt": 503,
     "embedding_model_mismatch": 503,
     "store_unavailable": 503,
+    "invalid_config": 503,
     "embedding_failed": 502,
     "llm_timeout": 504,
     "llm_failed": 502,

@@ -8,8 +8,9 @@ from qa.models import Citation
 
 
 def citation_url(citation: Citation, public_url: str) -> str:
-    """The service's page of the cited lines, at ``public_url`` (QA_PUBLIC_URL)."""
-    return (
-        f"{public_url}/sources/{quote(citation.source, safe='/')}"
-        f"?start={citation.start_line}&end={citation.end_line}"
-    )
+    """The web page's view of the cited file at ``public_url`` (QA_PUBLIC_URL), the cited lines
+    highlighted: ``/files/notes.txt#L3-L5``."""
+    lines = f"L{citation.start_line}"
+    if citation.end_line != citation.start_line:
+        lines += f"-L{citation.end_line}"
+    return f"{public_url}/files/{quote(citation.source, safe='/')}#{lines}"

@@ -87,6 +87,12 @@ class ServiceMetrics:
             ["vote"],
             registry=own,
         )
+        self.feedback = Counter(
+            "qa_feedback",
+            "Helpful / not helpful votes on answers, by channel (slack, web) and vote.",
+            ["channel", "vote"],
+            registry=own,
+        )
         self.index_chunks = Gauge(
             "qa_index_chunks",
             "Chunks in the index being served.",
@@ -117,7 +123,11 @@ class ServiceMetrics:
             self.stage.labels(stage).observe(ms / 1000.0)
 
     def observe_slack_feedback(self, helpful: bool) -> None:
-        self.slack_feedback.labels("helpful" if helpful else "not_helpful").inc()
+        self.slack_feedback.labels(_vote(helpful)).inc()
+        self.observe_feedback("slack", helpful)
+
+    def observe_feedback(self, channel: str, helpful: bool) -> None:
+        self.feedback.labels(channel, _vote(helpful)).inc()
 
     def observe_index(self, status: IndexStatus) -> None:
         self.index_chunks.set(status.chunks)
@@ -125,3 +135,7 @@ class ServiceMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _vote(helpful: bool) -> str:
+    return "helpful" if helpful else "not_helpful"

@@ -156,3 +156,27 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
+
+
+class PageHeadersMiddleware:
+    """Adds ``headers`` (the page's security headers) to responses under ``prefixes``: the
+    static files of the web page, which StaticFiles serves without them."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str], prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+        self.extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k for k, _ in self.extra}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + self.extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

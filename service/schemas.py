@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.models import AnswerMode
+from qa.models import Answer, AnswerMode
 
 EXAMPLE_QUESTION = "Who designed the bridge?"
 
@@ -131,3 +131,24 @@ class SourceLinesResponse(BaseModel):
     start_line: int
     end_line: int
     lines: list[str] = Field(description="Lines start_line..end_line, without line terminators.")
+
+
+class FeedbackRequest(BaseModel):
+    """A vote from the web page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    helpful: bool = Field(strict=True)
+    session: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="The voter: a random id the page keeps per browser session.",
+    )
+    answer_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{32}$", description="From an earlier vote's response."
+    )
+    answer: Answer | None = Field(default=None, description="The answer voted on, as /ask sent it.")
+
+
+class FeedbackResponse(BaseModel):
+    answer_id: str = Field(description="Send it with a later vote on the same answer.")
+    helpful: bool

@@ -50,6 +50,7 @@ MAX_EXAMPLES = {
     "GET /v1/models": 5,
     "GET /v1/models/{model}": 10,
     "POST /v1/chat/completions": 60,
+    "POST /feedback": 40,
 }
 
 

@@ -70,7 +70,7 @@ def test_long_quotes_are_cut_in_the_list_and_links_follow_the_public_url() -> No
     content = chat_content(answer(citations=[long]), public_url="https://qa.example.org")
     line = content.splitlines()[-1]
     assert line.startswith(
-        "- [1] [notes/mill.txt:4](https://qa.example.org/sources/notes/mill.txt?start=4&end=4)"
+        "- [1] [notes/mill.txt:4](https://qa.example.org/files/notes/mill.txt#L4)"
     )
     quoted = line.split(': "', 1)[1].rstrip('"')
     assert len(quoted) <= QUOTE_CHARS and quoted.endswith("…")

@@ -542,7 +542,7 @@ def test_slack_requests_need_no_api_key_but_their_signature(
     assert client.post("/ask", json={"question": "Who directs Challenge?"}).status_code == 401
 
 
-def test_citations_link_to_the_sources_route_when_a_public_url_is_set(
+def test_citations_link_to_the_web_page_view_of_their_lines_when_a_public_url_is_set(
     client_with: Any, slack_api: SlackStandIn, tmp_path: Path
 ) -> None:
     from tests.support.slack_standin import slack_settings_overrides
@@ -553,12 +553,16 @@ def test_citations_link_to_the_sources_route_when_a_public_url_is_set(
     post_event(client, mention_event(f"<@{BOT_USER}> when did the crew launch?"))
     (update,) = final_text(slack_api)
 
-    link = re.search(r"<(https://qa\.example\.com/sources/[^|>]+)\|", json.dumps(update["blocks"]))
+    link = re.search(
+        r"<https://qa\.example\.com/files/([^#|>]+)#L(\d+)(?:-L(\d+))?\|",
+        json.dumps(update["blocks"]),
+    )
     assert link, update["blocks"]
-    path = link.group(1).removeprefix("https://qa.example.com")
-    cited = client.get(path.replace("&amp;", "&"))
-    assert cited.status_code == 200
-    assert cited.json()["lines"]
+    source, start, end = link.group(1), link.group(2), link.group(3) or link.group(2)
+    page = client.get(f"/files/{source}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    cited = client.get(f"/sources/{source}?start={start}&end={end}")
+    assert cited.status_code == 200 and cited.json()["lines"]
 
 
 def test_the_signing_secret_in_the_tests_is_the_configured_one() -> None:

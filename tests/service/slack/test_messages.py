@@ -85,7 +85,7 @@ def test_a_public_url_turns_labels_into_links_to_the_cited_lines() -> None:
     message = answer_message(answer(cited), None, public_url="https://qa.example.com")
 
     assert (
-        "<https://qa.example.com/sources/notes/a%20file.txt?start=3&end=5|notes/a file.txt:3-5>"
+        "<https://qa.example.com/files/notes/a%20file.txt#L3-L5|notes/a file.txt:3-5>"
         in sections(message.blocks)[1]
     )
 
