@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv with Python 3.11 and installs qa with its dev tools. Safe to run again.
+# Creates .venv with a supported Python (3.11 to 3.13, see scripts/python.sh) and installs qa with
+# its dev tools. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
