@@ -312,35 +312,31 @@ class _ChunkWriter:
         finish_reason: str | None = None,
         answer: Answer | None = None,
     ) -> str:
-        chunk: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [
-                {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-            ],
-        }
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        chunk = self._envelope([choice])
         if answer is not None:
             chunk["qa"] = answer.model_dump(mode="json")
         return _data(chunk)
 
     def _usage_chunk(self, content: str) -> str:
+        """OpenAI's last chunk with ``stream_options.include_usage``: no choices, the usage."""
         completion_tokens = count_tokens([content])
-        usage = Usage(
+        chunk = self._envelope([])
+        chunk["usage"] = Usage(
             prompt_tokens=self.prompt_tokens,
             completion_tokens=completion_tokens,
             total_tokens=self.prompt_tokens + completion_tokens,
-        )
-        chunk = {
+        ).model_dump()
+        return _data(chunk)
+
+    def _envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
             "id": self.id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "choices": [],
-            "usage": usage.model_dump(),
+            "choices": choices,
         }
-        return _data(chunk)
 
 
 def _data(payload: dict[str, Any]) -> str:

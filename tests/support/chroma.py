@@ -31,9 +31,10 @@ TWO_FILES = {
 
 
 def write_corpus(root: Path, files: dict[str, str] = TWO_FILES) -> Path:
-    """``files`` written into a new folder ``root``."""
+    """``files`` written into a new folder ``root``; a name may hold subfolders."""
     root.mkdir()
     for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
     return root
 

