@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ class IngestReport:
     chunks_written: int = 0
     #: Chunks and sentences given a vector.
     texts_embedded: int = 0
-    #: Vectors computed: identical texts (a one-sentence chunk and its sentence) share one.
+    #: Vectors computed: identical texts (a one-sentence chunk and its sentence, a paragraph
+    #: two files share) share one.
     embeddings_computed: int = 0
     seconds: float = 0.0
 
@@ -58,21 +60,73 @@ class IngestReport:
         }
 
 
+#: Vectors an ingest keeps for texts it may meet again (boilerplate, quotes, a paragraph that
+#: several files share): about 1.5 KB each, so at most ~12 MB.
+RECENT_VECTORS = 8_192
+
+
+class RecentVectors:
+    """The vectors of the texts embedded last in this ingest, so that a text met again (in
+    this group or an earlier one) is not embedded again. Bounded: least recently used first out."""
+
+    def __init__(self, capacity: int = RECENT_VECTORS) -> None:
+        self.capacity = capacity
+        self._vectors: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+
+    def get(self, text: str) -> NDArray[np.float32] | None:
+        vector = self._vectors.get(text)
+        if vector is not None:
+            self._vectors.move_to_end(text)
+        return vector
+
+    def put(self, text: str, vector: NDArray[np.float32]) -> None:
+        self._vectors[text] = vector
+        self._vectors.move_to_end(text)
+        while len(self._vectors) > self.capacity:
+            self._vectors.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
 def _embed_unique(
-    embedding: QAEmbedding, texts: list[str], batch_size: int
+    embedding: QAEmbedding,
+    texts: list[str],
+    batch_size: int,
+    recent: RecentVectors,
+    progress: Progress,
 ) -> tuple[NDArray[np.float32], int]:
     """Vectors of ``texts``, one row per text, each distinct text embedded once (a
-    one-sentence chunk is also its sentence); and how many vectors were computed."""
-    index: dict[str, int] = {}
-    rows = [index.setdefault(text, len(index)) for text in texts]
-    unique = list(index)
-    parts = [
-        embedding.embed_passages(unique[start : start + batch_size])
-        for start in range(0, len(unique), batch_size)
-    ]
-    if not parts:
+    one-sentence chunk is also its sentence) and none that ``recent`` holds; and how many
+    vectors were computed. ``progress`` advances by ``len(texts)`` in all, batch by batch."""
+    if not texts:
         return np.zeros((0, 0), dtype=np.float32), 0
-    return np.vstack(parts)[rows], len(unique)
+    found: dict[str, NDArray[np.float32]] = {}
+    missing: list[str] = []
+    for text in dict.fromkeys(texts):
+        vector = recent.get(text)
+        if vector is None:
+            missing.append(text)
+        else:
+            found[text] = vector
+    shown = 0
+    for start in range(0, len(missing), batch_size):
+        part = missing[start : start + batch_size]
+        for text, row in zip(part, embedding.embed_passages(part), strict=True):
+            found[text] = row.copy()  # not a view that would keep its whole batch alive
+            recent.put(text, found[text])
+        # The share of the group's texts done so far (duplicates and recent ones are free).
+        done = len(texts) * (start + len(part)) // len(missing)
+        progress.advance(done - shown)
+        shown = done
+    progress.advance(len(texts) - shown)
+    return np.vstack([found[text] for text in texts]), len(missing)
+
+
+#: Files are written to the index (a few calls to Chroma, each with a fixed cost of some
+#: milliseconds) in groups of about this many embedding batches' worth of texts: 256 chunks
+#: and sentences with the default ``QA_EMBED_BATCH_SIZE`` of 16.
+BATCHES_PER_WRITE = 16
 
 
 def _batches(
@@ -130,17 +184,20 @@ def ingest_corpus(
     total = sum(len(chunks) + sum(len(c.sentences) for c in chunks) for _, chunks in plans)
     progress.start(total, "Embedding")
     written = 0
+    recent = RecentVectors()
+    added = set(report.added)  # no record, so nothing of them in the index to delete
     logged_at = time.monotonic()
     try:
-        for group in _batches(plans, settings.embed_batch_size):
+        for group in _batches(plans, BATCHES_PER_WRITE * settings.embed_batch_size):
             # Per file: its chunks' texts, then its sentences'.
             texts = [
                 text
                 for _, chunks in group
                 for text in [c.text for c in chunks] + [s.text for c in chunks for s in c.sentences]
             ]
-            vectors, computed = _embed_unique(embedding, texts, settings.embed_batch_size)
-            progress.advance(len(texts))
+            vectors, computed = _embed_unique(
+                embedding, texts, settings.embed_batch_size, recent, progress
+            )
             report.texts_embedded += len(texts)
             report.embeddings_computed += computed
             if len(vectors):
@@ -161,7 +218,7 @@ def ingest_corpus(
                     )
                 )
                 offset = end
-            store.write_sources(writes)
+            store.write_sources(writes, fresh=added)
             report.chunks_written += sum(len(chunks) for _, chunks in group)
             written += len(group)
             if time.monotonic() - logged_at >= 1.0 or written == len(plans):

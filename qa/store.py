@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -398,13 +398,16 @@ class IndexStore:
         killed half-way leaves the record, and the next ingest deletes the rest."""
         if not paths:
             return
-        where: Any = {"source": paths[0]} if len(paths) == 1 else {"source": {"$in": list(paths)}}
         with self._guard("delete"):
             self._new_generation()
-            self._chunks.delete(where=where)
-            self._sentences.delete(where=where)
-            self._sources.delete(ids=list(paths))
+            self._delete_rows(paths)
             self._new_generation()
+
+    def _delete_rows(self, paths: Sequence[str]) -> None:
+        where: Any = {"source": paths[0]} if len(paths) == 1 else {"source": {"$in": list(paths)}}
+        self._chunks.delete(where=where)
+        self._sentences.delete(where=where)
+        self._sources.delete(ids=list(paths))
 
     def write_source(
         self,
@@ -420,8 +423,13 @@ class IndexStore:
             [SourceWrite(path, sha256, line_count, chunks, chunk_vectors, sentence_vectors)]
         )
 
-    def write_sources(self, writes: Sequence[SourceWrite]) -> None:
+    def write_sources(
+        self, writes: Sequence[SourceWrite], fresh: Collection[str] = frozenset()
+    ) -> None:
         """Replace several files' chunks and sentences, in a few calls to Chroma.
+
+        ``fresh``: paths that have no record in the index, so nothing of them to delete (no
+        row is ever written for a file without a record); their delete calls are skipped.
 
         Order makes a killed write safe to redo: the old rows go, each file's record is written
         with ``complete=False``, then chunks and sentences, and only then the records are marked
@@ -439,7 +447,10 @@ class IndexStore:
             for w in writes
         ]
         with self._guard("write"):
-            self.delete_sources([w.path for w in writes])
+            self._new_generation()
+            stale = [w.path for w in writes if w.path not in fresh]
+            if stale:
+                self._delete_rows(stale)
             self._put_sources(records)
             nodes: list[BaseNode] = []
             sentence_ids: list[str] = []

