@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qa.engine import Engine
-    from qa.reader import Reader
 
-from benchlib import QUESTIONS_FILE, load_questions, log, percentile
+from benchlib import QUESTIONS_FILE, load_questions, log, percentile, reader_inputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -169,22 +168,6 @@ def bench_queries(engine: Engine, questions: Sequence[str], repeat: int) -> Samp
             for call in calls:
                 call(question)
     return samples
-
-
-def reader_inputs(
-    engine: Engine, questions: Sequence[str]
-) -> tuple[Reader | None, dict[str, list[str]]]:
-    """The extractive answerer's reader and, per question, the sentences it reads."""
-    from qa.answerers.reading import ReadingAnswerer
-
-    answerer = engine.answerers.get("extractive")
-    if not isinstance(answerer, ReadingAnswerer):
-        return None, {q: [] for q in questions}
-    texts: dict[str, list[str]] = {}
-    for question in questions:
-        evidence, _ = engine.retrieve(question)
-        texts[question] = [c.sentence.text for c in answerer.candidates(evidence)]
-    return answerer.reader, texts
 
 
 def machine_info(engine: Engine) -> dict[str, Any]:

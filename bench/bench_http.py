@@ -3,17 +3,22 @@
 Usage::
 
     python bench/bench_http.py [--duration 30] [--concurrency 1,8,32] [--workers 1,2]
-                               [--index DIR] [--json PATH]
+                               [--embed-threads 0] [--index DIR] [--json PATH]
 
 1. Index: ingests ``seeds/`` into a temporary index with ``qa ingest`` (or uses ``--index``).
-2. For each worker setting: starts ``qa serve --workers N`` on a free port of 127.0.0.1, waits
-   for ``/readyz`` 200 and for every worker's start-up, warms up with a short wrk run, then
-   times 50 sequential requests with httpx (the one-shot baseline).
+2. For each setting (every ``--workers`` with every ``--embed-threads``, the latter passed as
+   ``QA_EMBED_THREADS``; 0 is the default, which follows the load): starts
+   ``qa serve --workers N`` on a free port of 127.0.0.1, waits for ``/readyz`` 200 and for every
+   worker's start-up, warms up with a short wrk run, then times 50 sequential requests with
+   httpx (the one-shot baseline, concurrency 1). Interleaved with them, in this process on a
+   copy of the index, the floor: what no answer can skip, the query embedding at its fastest
+   (every core, nothing else running) plus the reader scoring that question's candidates.
 3. Load: runs wrk once per concurrency (``--timeout 10s --latency``) with ``bench/http_ask.lua``,
    which POSTs the questions of ``bench/questions.txt`` in turn, and reports req/s, p50/p95/p99
    latency and errors (socket errors + non-2xx + timeouts), plus the CPU used by the server, by
    wrk and by the whole machine during the run.
-4. Ratio: throughput of each worker setting against the first one, per concurrency.
+4. Ratios: the one-shot median against the floor's median, and the throughput of each setting
+   against the first one, per concurrency.
 
 Needs ``wrk`` on PATH. See bench/README.md for how to read the figures.
 """
@@ -43,7 +48,7 @@ from types import FrameType
 from typing import Any
 
 import httpx
-from benchlib import QUESTIONS_FILE, load_questions, log
+from benchlib import QUESTIONS_FILE, load_questions, log, percentile, reader_inputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -108,11 +113,32 @@ class Baseline:
     min_ms: float
     max_ms: float
     non_2xx: int
+    floor_median_ms: float | None = None
+    floor_p95_ms: float | None = None
+
+    @property
+    def floor_ratio(self) -> float | None:
+        if not self.floor_median_ms:
+            return None
+        return self.median_ms / self.floor_median_ms
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One server configuration under test."""
+
+    workers: int
+    embed_threads: int
+
+    @property
+    def label(self) -> str:
+        threads = "auto" if self.embed_threads == 0 else str(self.embed_threads)
+        return f"workers {self.workers}, embed threads {threads}"
 
 
 @dataclass
 class WorkerResult:
-    workers: int
+    setting: Setting
     startup_s: float
     warmup: LoadRun
     baseline: Baseline
@@ -132,6 +158,19 @@ def int_list(text: str) -> list[int]:
     return values
 
 
+def nonnegative_int_list(text: str) -> list[int]:
+    """``"0,1"`` -> ``[0, 1]`` (argparse type)."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, not {text!r}"
+        ) from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected integers of at least 0, not {text!r}")
+    return values
+
+
 def qa_command() -> list[str]:
     """The ``qa`` script of this interpreter's environment, else the module."""
     script = Path(sys.executable).with_name("qa")
@@ -145,8 +184,10 @@ def free_port() -> int:
         return port
 
 
-def service_env(index_dir: Path) -> dict[str, str]:
+def service_env(index_dir: Path, embed_threads: int | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if embed_threads is not None:
+        env["QA_EMBED_THREADS"] = str(embed_threads)
     env.update(
         QA_INDEX_DIR=str(index_dir),
         QA_CORPUS_DIR=str(SEEDS_DIR),
@@ -237,8 +278,9 @@ def cpu_snapshot(server_pid: int) -> CpuSnapshot:
 class Server:
     """``qa serve`` as a subprocess in its own process group, its log in a file."""
 
-    def __init__(self, index_dir: Path, workers: int, log_path: Path) -> None:
-        self.workers = workers
+    def __init__(self, index_dir: Path, setting: Setting, log_path: Path) -> None:
+        self.setting = setting
+        self.workers = workers = setting.workers
         self.port = free_port()
         self.log_path = log_path
         self.url = f"http://{HOST}:{self.port}"
@@ -256,7 +298,7 @@ class Server:
                 "--workers",
                 str(workers),
             ],
-            env=service_env(index_dir),
+            env=service_env(index_dir, setting.embed_threads),
             cwd=REPO_ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -333,8 +375,8 @@ class Server:
 
 
 @contextmanager
-def running_server(index_dir: Path, workers: int, log_path: Path) -> Iterator[Server]:
-    server = Server(index_dir, workers, log_path)
+def running_server(index_dir: Path, setting: Setting, log_path: Path) -> Iterator[Server]:
+    server = Server(index_dir, setting, log_path)
     try:
         yield server
     finally:
@@ -458,15 +500,49 @@ def run_wrk(
     )
 
 
-def one_shot_baseline(server: Server, questions: Sequence[str], count: int) -> Baseline:
-    """Sequential requests with httpx on one kept-alive connection, timed from the client."""
+class Floor:
+    """What no answer can skip, in this process on its own copy of the index: the query
+    embedding at its fastest (every core: the default thread setting with nothing else
+    running) plus the reader scoring that question's candidate sentences."""
+
+    def __init__(self, index_dir: Path, questions: Sequence[str], tmp: Path) -> None:
+        os.environ["ANONYMIZED_TELEMETRY"] = "False"
+        from qa.config import configure_offline_environment, load_settings
+
+        configure_offline_environment()
+        from qa.engine import Engine
+
+        copy = tmp / "floor-index"
+        shutil.copytree(index_dir, copy)  # two processes never share one embedded index
+        settings = load_settings(corpus_dir=SEEDS_DIR, index_dir=copy, embed_threads=0)
+        self.engine = Engine.open(settings)
+        self.reader, self.candidates = reader_inputs(self.engine, questions)
+        for question in questions[:5]:  # warm-up
+            self.measure(question)
+
+    def measure(self, question: str) -> float:
+        started = time.perf_counter()
+        self.engine.embedding.embed_query(question)
+        if self.reader is not None:
+            self.reader.logits(question, self.candidates[question])
+        return (time.perf_counter() - started) * 1000.0
+
+
+def one_shot_baseline(
+    server: Server, questions: Sequence[str], count: int, floor: Floor | None
+) -> Baseline:
+    """Sequential requests with httpx on one kept-alive connection, timed from the client;
+    each one after the floor of its question, so that machine noise hits both alike."""
     times: list[float] = []
+    floors: list[float] = []
     non_2xx = 0
     with httpx.Client(base_url=server.url, timeout=10.0) as client:
         for i in range(count):
-            body = {"question": questions[i % len(questions)]}
+            question = questions[i % len(questions)]
+            if floor is not None:
+                floors.append(floor.measure(question))
             started = time.perf_counter()
-            response = client.post("/ask", json=body)
+            response = client.post("/ask", json={"question": question})
             times.append((time.perf_counter() - started) * 1000.0)
             non_2xx += int(not response.is_success)
     return Baseline(
@@ -476,6 +552,8 @@ def one_shot_baseline(server: Server, questions: Sequence[str], count: int) -> B
         min_ms=min(times),
         max_ms=max(times),
         non_2xx=non_2xx,
+        floor_median_ms=statistics.median(floors) if floors else None,
+        floor_p95_ms=percentile(floors, 95) if floors else None,
     )
 
 
@@ -494,7 +572,7 @@ def machine_info(wrk: str) -> dict[str, Any]:
 
 
 def ratios(results: Sequence[WorkerResult]) -> list[dict[str, Any]]:
-    """Throughput of each later worker setting over the first one's, per concurrency."""
+    """Throughput of each later setting over the first one's, per concurrency."""
     if len(results) < 2:
         return []
     base = {run.concurrency: run for run in results[0].runs}
@@ -505,8 +583,8 @@ def ratios(results: Sequence[WorkerResult]) -> list[dict[str, Any]]:
             if ref is not None and ref.rps > 0:
                 rows.append(
                     {
-                        "workers": other.workers,
-                        "baseline_workers": results[0].workers,
+                        "setting": other.setting.label,
+                        "baseline_setting": results[0].setting.label,
                         "concurrency": run.concurrency,
                         "rps_ratio": round(run.rps / ref.rps, 3),
                     }
@@ -537,26 +615,37 @@ def render_table(result: dict[str, Any], results: Sequence[WorkerResult]) -> str
         f"requests  {cfg['questions']} questions from bench/questions.txt, in turn | index "
         f"{index_line}",
         "",
-        f"ONE-SHOT BASELINE  httpx, {BASELINE_REQUESTS} sequential requests (concurrency 1)",
+        f"ONE-SHOT BASELINE  httpx, {BASELINE_REQUESTS} sequential requests (concurrency 1);",
+        "  floor = query embedding on every core + reader on the candidates, in this process,",
+        "  interleaved with the requests; ratio = median / floor median (goal: at most 1.3)",
     ]
     for r in results:
         b = r.baseline
+        floor = (
+            f"   floor {b.floor_median_ms:6.2f} ms (p95 {b.floor_p95_ms:6.2f})   "
+            f"ratio {b.floor_ratio:4.2f}x"
+            if b.floor_median_ms is not None and b.floor_p95_ms is not None and b.floor_ratio
+            else ""
+        )
         lines.append(
-            f"  workers {r.workers}   median {b.median_ms:7.2f} ms   min {b.min_ms:7.2f} ms   "
-            f"max {b.max_ms:7.2f} ms   non-2xx {b.non_2xx}"
+            f"  {r.setting.label}: median {b.median_ms:7.2f} ms   min {b.min_ms:7.2f} ms   "
+            f"max {b.max_ms:7.2f} ms   non-2xx {b.non_2xx}{floor}"
         )
     lines += [
         "",
         "LOAD  wrk; errors = socket errors + non-2xx + timeouts",
         "      cores = CPU seconds / wall seconds of the run; other = host busy - server - wrk",
-        f"  {'workers':>7} {'conc':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-        f" {'errors':>7} {'server cores':>13} {'wrk cores':>10} {'host busy':>10} {'other':>6}",
+        f"  {'workers':>7} {'embed':>5} {'conc':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+        f" {'p99 ms':>8} {'errors':>7} {'server cores':>13} {'wrk cores':>10} {'host busy':>10}"
+        f" {'other':>6}",
     ]
     notes: list[str] = []
     for r in results:
+        threads = "auto" if r.setting.embed_threads == 0 else str(r.setting.embed_threads)
         for run in r.runs:
             lines.append(
-                f"  {run.workers:>7} {run.concurrency:>5} {run.rps:>8.1f} {run.p50_ms:>8.1f}"
+                f"  {run.workers:>7} {threads:>5} {run.concurrency:>5} {run.rps:>8.1f}"
+                f" {run.p50_ms:>8.1f}"
                 f" {run.p95_ms:>8.1f} {run.p99_ms:>8.1f} {run.errors:>7}"
                 f" {fmt_cores(run.server_cores):>13} {fmt_cores(run.wrk_cores):>10}"
                 f" {fmt_cores(run.host_busy_cores):>10} {fmt_cores(run.other_cores):>6}"
@@ -564,17 +653,17 @@ def render_table(result: dict[str, Any], results: Sequence[WorkerResult]) -> str
             if run.errors or any(s != "200" for s in run.server_statuses):
                 kinds = ", ".join(f"{k} {n}" for k, n in run.errors_by_kind.items())
                 notes.append(
-                    f"  workers {run.workers}, concurrency {run.concurrency}: {kinds}; "
+                    f"  {r.setting.label}, concurrency {run.concurrency}: {kinds}; "
                     f"statuses logged by the service {run.server_statuses}"
                 )
     if notes:
         lines += ["", "ERRORS", *notes]
     rows = result["ratios"]
     if rows:
-        lines += ["", "RATIO  throughput (req/s) against the first worker setting, same run"]
+        lines += ["", "RATIO  throughput (req/s) against the first setting, same run"]
         for row in rows:
             lines.append(
-                f"  workers {row['workers']} / workers {row['baseline_workers']} at concurrency "
+                f"  {row['setting']} / {row['baseline_setting']} at concurrency "
                 f"{row['concurrency']:>3}: {row['rps_ratio']:.2f}x"
             )
     return "\n".join(lines)
@@ -586,20 +675,24 @@ def run_one_setting(
     index_dir: Path,
     bodies: Path,
     questions: Sequence[str],
-    workers: int,
+    setting: Setting,
+    floor: Floor | None,
     tmp: Path,
 ) -> WorkerResult:
-    log_path = tmp / f"serve-workers{workers}.log"
-    log(f"Starting qa serve --workers {workers} (log: {log_path}) ...")
-    with running_server(index_dir, workers, log_path) as server:
+    log_path = tmp / f"serve-workers{setting.workers}-threads{setting.embed_threads}.log"
+    log(f"Starting qa serve, {setting.label} (log: {log_path}) ...")
+    with running_server(index_dir, setting, log_path) as server:
         startup_s = server.wait_ready(args.start_timeout)
         log(f"  ready in {startup_s:.1f} s on {server.url}; warm-up {args.warmup} s ...")
         # At the highest concurrency, so that every worker and thread has served requests.
         warmup = run_wrk(wrk, server, bodies, max(args.concurrency), args.warmup, args.wrk_threads)
         if warmup.errors:
             log(f"  warm-up had {warmup.errors} errors: {warmup.errors_by_kind}")
-        baseline = one_shot_baseline(server, questions, BASELINE_REQUESTS)
-        log(f"  one-shot baseline: median {baseline.median_ms:.1f} ms")
+        baseline = one_shot_baseline(server, questions, BASELINE_REQUESTS, floor)
+        log(
+            f"  one-shot baseline: median {baseline.median_ms:.1f} ms, floor "
+            f"{baseline.floor_median_ms or 0:.1f} ms"
+        )
         runs = []
         for concurrency in args.concurrency:
             log(f"  wrk: concurrency {concurrency}, {args.duration} s ...")
@@ -609,7 +702,7 @@ def run_one_setting(
                 f"errors {run.errors}"
             )
             runs.append(run)
-    return WorkerResult(workers, startup_s, warmup, baseline, runs)
+    return WorkerResult(setting, startup_s, warmup, baseline, runs)
 
 
 def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[WorkerResult]]:
@@ -626,9 +719,11 @@ def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[Worker
         else:
             index_dir = tmp / "index"
             ingest_s = ingest(index_dir)
+        floor = None if args.no_floor else Floor(index_dir, questions, tmp)
+        settings = [Setting(w, t) for w in args.workers for t in args.embed_threads]
         results = [
-            run_one_setting(args, wrk, index_dir, bodies, questions, workers, tmp)
-            for workers in args.workers
+            run_one_setting(args, wrk, index_dir, bodies, questions, setting, floor, tmp)
+            for setting in settings
         ]
     result: dict[str, Any] = {
         "benchmark": "bench_http",
@@ -638,6 +733,7 @@ def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[Worker
             "warmup_s": args.warmup,
             "concurrency": args.concurrency,
             "workers": args.workers,
+            "embed_threads": args.embed_threads,
             "wrk_threads": args.wrk_threads,
             "wrk_timeout": WRK_TIMEOUT,
             "questions": len(questions),
@@ -648,9 +744,10 @@ def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[Worker
         },
         "results": [
             {
-                "workers": r.workers,
+                "workers": r.setting.workers,
+                "embed_threads": r.setting.embed_threads,
                 "startup_s": round(r.startup_s, 2),
-                "baseline": asdict(r.baseline),
+                "baseline": {**asdict(r.baseline), "floor_ratio": r.baseline.floor_ratio},
                 "warmup": _run_dict(r.warmup),
                 "runs": [_run_dict(run) for run in r.runs],
             }
@@ -694,6 +791,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[1, 2],
         help="comma-separated `qa serve --workers` settings; ratios are against the first "
         "(default 1,2)",
+    )
+    parser.add_argument(
+        "--embed-threads",
+        type=nonnegative_int_list,
+        default=[0],
+        help="comma-separated QA_EMBED_THREADS settings, each with every --workers setting "
+        "(default 0: the default, which follows the load)",
+    )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the in-process floor measurement"
     )
     parser.add_argument(
         "--wrk-threads",

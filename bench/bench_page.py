@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_http import BenchError, ingest, running_server
+from bench_http import BenchError, Setting, ingest, running_server
 from benchlib import load_questions, log, percentile
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,7 +102,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.index:
             ingest(index)
         with (
-            running_server(index, 1, Path(tmp) / "serve.log") as server,
+            running_server(
+                index, Setting(workers=1, embed_threads=0), Path(tmp) / "serve.log"
+            ) as server,
             httpx.Client(timeout=60) as client,
             sync_playwright() as driver,
         ):

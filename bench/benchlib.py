@@ -5,6 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.engine import Engine
+    from qa.reader import Reader
 
 QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.txt"
 
@@ -29,3 +34,19 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[str]:
     """The benchmark questions: one a line, blank lines and ``#`` comments skipped."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def reader_inputs(
+    engine: Engine, questions: Sequence[str]
+) -> tuple[Reader | None, dict[str, list[str]]]:
+    """The extractive answerer's reader and, per question, the sentences it reads."""
+    from qa.answerers.reading import ReadingAnswerer
+
+    answerer = engine.answerers.get("extractive")
+    if not isinstance(answerer, ReadingAnswerer):
+        return None, {q: [] for q in questions}
+    texts: dict[str, list[str]] = {}
+    for question in questions:
+        evidence, _ = engine.retrieve(question)
+        texts[question] = [c.sentence.text for c in answerer.candidates(evidence)]
+    return answerer.reader, texts
