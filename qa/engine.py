@@ -35,6 +35,7 @@ from qa.errors import (
 )
 from qa.ingest import IngestReport, ingest_corpus
 from qa.llm import LLMClient
+from qa.load import answering
 from qa.loading import Source, read_document
 from qa.models import Answer, AnsweredMode, AnswerMode, Timings, Turn
 from qa.progress import Progress
@@ -338,14 +339,15 @@ class Engine:
         history: Sequence[Turn] = (),
     ) -> tuple[Answer, Evidence]:
         """``ask``, also returning what retrieval found (for evaluation and debugging)."""
-        prepared = self._prepare(question, top_k, mode, sampling, history)
-        answer_started = time.perf_counter()
-        answered_mode: AnsweredMode = prepared.answerer.mode
-        try:
-            draft = prepared.answerer.answer(prepared.evidence)
-        except LLMFailedError as exc:
-            draft, answered_mode = self._fallback(exc, prepared)
-        return self._finish(prepared, draft, answered_mode, answer_started), prepared.evidence
+        with answering():
+            prepared = self._prepare(question, top_k, mode, sampling, history)
+            answer_started = time.perf_counter()
+            answered_mode: AnsweredMode = prepared.answerer.mode
+            try:
+                draft = prepared.answerer.answer(prepared.evidence)
+            except LLMFailedError as exc:
+                draft, answered_mode = self._fallback(exc, prepared)
+            return self._finish(prepared, draft, answered_mode, answer_started), prepared.evidence
 
     def ask_stream(
         self,
@@ -361,24 +363,28 @@ class Engine:
         errors are raised here (and a front end can still answer them with a status), not
         in the middle of a stream.
         """
-        return self._stream(self._prepare(question, top_k, mode, sampling, history))
+        with answering():
+            prepared = self._prepare(question, top_k, mode, sampling, history)
+        return self._stream(prepared)
 
     def _stream(self, prepared: _Prepared) -> Iterator[StreamEvent]:
         answer_started = time.perf_counter()
         draft: Draft | None = None
         answered_mode: AnsweredMode = prepared.answerer.mode
-        try:
-            for item in prepared.answerer.stream(prepared.evidence):
-                if isinstance(item, Draft):
-                    draft = item
-                else:
-                    yield TextDelta(item)
-        except LLMFailedError as exc:
-            # Deltas already sent are a draft: the final answer replaces them.
-            draft, answered_mode = self._fallback(exc, prepared)
-        if draft is None:  # an answerer that ended without its draft is a bug
-            raise RuntimeError(f"the {prepared.mode} answerer streamed no answer")
-        yield FinalAnswer(self._finish(prepared, draft, answered_mode, answer_started))
+        with answering():
+            try:
+                for item in prepared.answerer.stream(prepared.evidence):
+                    if isinstance(item, Draft):
+                        draft = item
+                    else:
+                        yield TextDelta(item)
+            except LLMFailedError as exc:
+                # Deltas already sent are a draft: the final answer replaces them.
+                draft, answered_mode = self._fallback(exc, prepared)
+            if draft is None:  # an answerer that ended without its draft is a bug
+                raise RuntimeError(f"the {prepared.mode} answerer streamed no answer")
+            final = self._finish(prepared, draft, answered_mode, answer_started)
+        yield FinalAnswer(final)
 
     def _prepare(
         self,

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from qa import load
 from qa.errors import ConfigError
 
 #: The model that ships with the package.
@@ -100,13 +101,24 @@ class Reader:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = onnxruntime.InferenceSession(
+        def session(intra_op_threads: int) -> Any:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = intra_op_threads
+            options.inter_op_num_threads = 1
+            # Spin while a run is under way, not after it: threads left spinning took the
+            # cores from the query embedding of the next question (measured: embedding 25 ms
+            # -> 11-14 ms on 2 cores, the whole ask 48-58 ms -> 31-37 ms).
+            options.add_session_config_entry("session.force_spinning_stop", "1")
+            return onnxruntime.InferenceSession(
                 str(model_path), options, providers=["CPUExecutionProvider"]
             )
+
+        try:
+            # threads=0 follows the load: every core for a question answered alone, one each
+            # for questions answered together (qa.load), where a shared pool of threads cut
+            # the throughput by a third (docs/performance.md).
+            self._session = session(threads)
+            self._narrow = self._session if threads else session(1)
             self._tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
             # The same vocabulary, untruncated: for measuring a question on its own.
             self._plain = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
@@ -158,6 +170,7 @@ class Reader:
         with self._lock:
             question = self._shortened(question)
             encoded = self._tokenizer.encode_batch([(question, s) for s in sentences])
+        chosen = self._session if load.active() <= 1 else self._narrow
         out = np.empty(len(sentences), dtype=np.float32)
         for index, pair in enumerate(encoded):
             feed: dict[str, NDArray[np.int64]] = {
@@ -166,7 +179,7 @@ class Reader:
             }
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.array([pair.type_ids], dtype=np.int64)
-            (logit,) = self._session.run(None, feed)
+            (logit,) = chosen.run(None, feed)
             out[index] = float(np.asarray(logit).reshape(-1)[0])
         return out
 

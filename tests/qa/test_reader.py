@@ -7,11 +7,13 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from qa.errors import ConfigError
+from qa.load import answering
 from qa.reader import (
     DEFAULT_MODEL_DIR,
     MANIFEST_FILE,
@@ -104,3 +106,28 @@ def test_a_question_of_any_length_is_read(reader: Reader, length: int) -> None:
     question = ("why " * length)[: max(4, length)]
     scores = reader.score(question, ["Short.", "A longer sentence about why " * 30])
     assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+class _CountingSession:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.runs = 0
+
+    def run(self, *args: Any) -> Any:
+        self.runs += 1
+        return self.inner.run(*args)
+
+
+def test_threads_follow_the_load_with_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    auto = Reader.load(threads=0)
+    wide, narrow = _CountingSession(auto._session), _CountingSession(auto._narrow)
+    assert auto._narrow is not auto._session  # a one-thread session for busy times
+    monkeypatch.setattr(auto, "_session", wide)
+    monkeypatch.setattr(auto, "_narrow", narrow)
+    sentences = ["It was built by Ann Lee.", "Storms closed the harbour."]
+    alone = auto.logits("Who built it?", sentences)
+    assert (wide.runs, narrow.runs) == (2, 0)
+    with answering(), answering():  # two questions being answered at once
+        together = auto.logits("Who built it?", sentences)
+    assert (wide.runs, narrow.runs) == (2, 2)
+    assert np.allclose(alone, together, atol=1e-4)
