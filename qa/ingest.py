@@ -7,6 +7,7 @@ Re-running an ingest is always safe, including after ``kill -9``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -61,8 +62,13 @@ class IngestReport:
 
 
 #: Vectors an ingest keeps for texts it may meet again (boilerplate, quotes, a paragraph that
-#: several files share): about 1.5 KB each, so at most ~12 MB.
+#: several files share): about 1.6 KB each with its key, so at most ~13 MB.
 RECENT_VECTORS = 8_192
+
+
+def _key(text: str) -> bytes:
+    # A digest, not the text: a chunk can be a kilobyte or more.
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 class RecentVectors:
@@ -71,17 +77,19 @@ class RecentVectors:
 
     def __init__(self, capacity: int = RECENT_VECTORS) -> None:
         self.capacity = capacity
-        self._vectors: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._vectors: OrderedDict[bytes, NDArray[np.float32]] = OrderedDict()
 
     def get(self, text: str) -> NDArray[np.float32] | None:
-        vector = self._vectors.get(text)
+        key = _key(text)
+        vector = self._vectors.get(key)
         if vector is not None:
-            self._vectors.move_to_end(text)
+            self._vectors.move_to_end(key)
         return vector
 
     def put(self, text: str, vector: NDArray[np.float32]) -> None:
-        self._vectors[text] = vector
-        self._vectors.move_to_end(text)
+        key = _key(text)
+        self._vectors[key] = vector
+        self._vectors.move_to_end(key)
         while len(self._vectors) > self.capacity:
             self._vectors.popitem(last=False)
 
