@@ -41,14 +41,21 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import httpx
-from benchlib import QUESTIONS_FILE, load_questions, log, percentile, reader_inputs
+from benchlib import (
+    QUESTIONS_FILE,
+    load_questions,
+    log,
+    percentile,
+    reader_inputs,
+    worktree,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -125,15 +132,25 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Setting:
-    """One server configuration under test."""
+    """One server configuration under test: this checkout's code, or ``ref``'s (checked out
+    at ``code``) with its own defaults."""
 
     workers: int
-    embed_threads: int
+    embed_threads: int | None
+    ref: str | None = None
+    code: Path | None = None
+
+    @property
+    def threads_label(self) -> str:
+        if self.embed_threads is None:
+            return "dflt"
+        return "auto" if self.embed_threads == 0 else str(self.embed_threads)
 
     @property
     def label(self) -> str:
-        threads = "auto" if self.embed_threads == 0 else str(self.embed_threads)
-        return f"workers {self.workers}, embed threads {threads}"
+        if self.ref is not None:
+            return f"commit {self.ref}, workers {self.workers}"
+        return f"workers {self.workers}, embed threads {self.threads_label}"
 
 
 @dataclass
@@ -285,11 +302,16 @@ class Server:
         self.log_path = log_path
         self.url = f"http://{HOST}:{self.port}"
         self._log = log_path.open("wb")
+        env = service_env(index_dir, setting.embed_threads)
+        command = qa_command()
+        if setting.code is not None:  # another commit's package, not the installed one
+            env["PYTHONPATH"] = str(setting.code)
+            command = [sys.executable, "-m", "qa.cli"]
         # Own session: a Ctrl-C in the terminal reaches only this script, which then stops the
         # server itself (gracefully) in its finally block.
         self.process = subprocess.Popen(
             [
-                *qa_command(),
+                *command,
                 "serve",
                 "--host",
                 HOST,
@@ -298,8 +320,8 @@ class Server:
                 "--workers",
                 str(workers),
             ],
-            env=service_env(index_dir, setting.embed_threads),
-            cwd=REPO_ROOT,
+            env=env,
+            cwd=setting.code or REPO_ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -641,7 +663,7 @@ def render_table(result: dict[str, Any], results: Sequence[WorkerResult]) -> str
     ]
     notes: list[str] = []
     for r in results:
-        threads = "auto" if r.setting.embed_threads == 0 else str(r.setting.embed_threads)
+        threads = r.setting.threads_label
         for run in r.runs:
             lines.append(
                 f"  {run.workers:>7} {threads:>5} {run.concurrency:>5} {run.rps:>8.1f}"
@@ -679,7 +701,7 @@ def run_one_setting(
     floor: Floor | None,
     tmp: Path,
 ) -> WorkerResult:
-    log_path = tmp / f"serve-workers{setting.workers}-threads{setting.embed_threads}.log"
+    log_path = tmp / f"serve-{setting.ref or 'this'}-{setting.workers}-{setting.threads_label}.log"
     log(f"Starting qa serve, {setting.label} (log: {log_path}) ...")
     with running_server(index_dir, setting, log_path) as server:
         startup_s = server.wait_ready(args.start_timeout)
@@ -721,10 +743,14 @@ def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[Worker
             ingest_s = ingest(index_dir)
         floor = None if args.no_floor else Floor(index_dir, questions, tmp)
         settings = [Setting(w, t) for w in args.workers for t in args.embed_threads]
-        results = [
-            run_one_setting(args, wrk, index_dir, bodies, questions, setting, floor, tmp)
-            for setting in settings
-        ]
+        with ExitStack() as stack:
+            if args.baseline:
+                code = stack.enter_context(worktree(args.baseline))
+                settings.insert(0, Setting(args.workers[0], None, args.baseline, code))
+            results = [
+                run_one_setting(args, wrk, index_dir, bodies, questions, setting, floor, tmp)
+                for setting in settings
+            ]
     result: dict[str, Any] = {
         "benchmark": "bench_http",
         "machine": machine_info(wrk),
@@ -734,6 +760,7 @@ def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[Worker
             "concurrency": args.concurrency,
             "workers": args.workers,
             "embed_threads": args.embed_threads,
+            "baseline": args.baseline,
             "wrk_threads": args.wrk_threads,
             "wrk_timeout": WRK_TIMEOUT,
             "questions": len(questions),
@@ -744,6 +771,7 @@ def run(args: argparse.Namespace, wrk: str) -> tuple[dict[str, Any], list[Worker
         },
         "results": [
             {
+                "setting": r.setting.label,
                 "workers": r.setting.workers,
                 "embed_threads": r.setting.embed_threads,
                 "startup_s": round(r.startup_s, 2),
@@ -798,6 +826,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[0],
         help="comma-separated QA_EMBED_THREADS settings, each with every --workers setting "
         "(default 0: the default, which follows the load)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="first, serve the code of this git commit (its defaults, the first --workers "
+        "setting), checked out in a temporary worktree: ratios are then against it",
     )
     parser.add_argument(
         "--no-floor", action="store_true", help="skip the in-process floor measurement"

@@ -29,16 +29,14 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
+from benchlib import worktree  # noqa: E402
 from synth_corpus import SEEDS_DIR, write_corpus  # noqa: E402
 
 
@@ -49,24 +47,6 @@ def env_pairs(text: str) -> dict[str, str]:
     if bad or len(pairs) != len(text.split()):
         raise SystemExit(f"expected QA_NAME=value pairs separated by spaces, not {text!r}")
     return pairs
-
-
-@contextmanager
-def worktree(ref: str) -> Iterator[Path]:
-    """The code of commit ``ref`` in a temporary git worktree, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="qa-baseline-")) / "tree"
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", "--quiet", str(folder), ref],
-        cwd=REPO_ROOT,
-        check=True,
-    )
-    try:
-        yield folder
-    finally:
-        subprocess.run(
-            ["git", "worktree", "remove", "--force", str(folder)], cwd=REPO_ROOT, check=False
-        )
-        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def ingest(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +16,7 @@ if TYPE_CHECKING:
     from qa.reader import Reader
 
 QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.txt"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def log(message: str) -> None:
@@ -50,3 +55,21 @@ def reader_inputs(
         evidence, _ = engine.retrieve(question)
         texts[question] = [c.sentence.text for c in answerer.candidates(evidence)]
     return answerer.reader, texts
+
+
+@contextmanager
+def worktree(ref: str) -> Iterator[Path]:
+    """The code of commit ``ref`` in a temporary git worktree, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="qa-baseline-")) / "tree"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "--quiet", str(folder), ref],
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(folder)], cwd=REPO_ROOT, check=False
+        )
+        shutil.rmtree(folder.parent, ignore_errors=True)
