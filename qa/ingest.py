@@ -62,8 +62,9 @@ class IngestReport:
 
 
 #: Vectors an ingest keeps for texts it may meet again (boilerplate, quotes, a paragraph that
-#: several files share): about 1.6 KB each with its key, so at most ~13 MB.
-RECENT_VECTORS = 8_192
+#: several files share): about 1.6 KB each with its key, so at most ~3.4 MB. Text that recurs
+#: (a header, a disclaimer) stays in; more would only cost memory.
+RECENT_VECTORS = 2_048
 
 
 def _key(text: str) -> bytes:

