@@ -29,8 +29,9 @@ if [ -z "$wheel" ]; then
   echo "== building llama-cpp-python $LLAMA_VERSION into $CACHE (about 4.5 minutes on 2 cores)" >&2
   build="$(mktemp -d)"
   trap 'rm -rf "$build"' EXIT
+  # --no-cache-dir: pip's own wheel cache ignores CMAKE_ARGS and would hand back an old build.
   CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-    "$PY" -m pip wheel "${PIP[@]}" --no-deps --no-binary llama-cpp-python \
+    "$PY" -m pip wheel "${PIP[@]}" --no-cache-dir --no-deps --no-binary llama-cpp-python \
     "llama-cpp-python==$LLAMA_VERSION" -w "$build"
   # Move into place only when complete, so an interrupted build is never taken for a good one.
   mv "$build"/llama_cpp_python-"$LLAMA_VERSION"-*.whl "$CACHE"/
