@@ -162,30 +162,22 @@ class WorkerResult:
     runs: list[LoadRun]
 
 
-def int_list(text: str) -> list[int]:
-    """``"1,8,32"`` -> ``[1, 8, 32]`` (argparse type)."""
+def int_list(text: str, least: int = 1) -> list[int]:
+    """``"1,8,32"`` -> ``[1, 8, 32]``, each at least ``least`` (argparse type)."""
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, not {text!r}"
         ) from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected integers of at least 1, not {text!r}")
+    if not values or any(v < least for v in values):
+        raise argparse.ArgumentTypeError(f"expected integers of at least {least}, not {text!r}")
     return values
 
 
 def nonnegative_int_list(text: str) -> list[int]:
     """``"0,1"`` -> ``[0, 1]`` (argparse type)."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, not {text!r}"
-        ) from None
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected integers of at least 0, not {text!r}")
-    return values
+    return int_list(text, least=0)
 
 
 def qa_command() -> list[str]:
