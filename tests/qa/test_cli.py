@@ -284,6 +284,7 @@ def test_unreachable_llm_is_a_clear_error_without_fallback(
         "QA_LLM_MODEL": "m",
         "QA_LLM_FALLBACK": "error",
         "QA_LLM_TIMEOUT_S": "1",
+        "QA_LLM_RETRY_BACKOFF_S": "0.05",  # retries still happen, without 1.5 s of waiting
     }
     result = workspace.qa("ask", DIRECTOR, env=env, timeout=120)
     assert result.returncode == 1
@@ -312,7 +313,12 @@ def test_slow_llm_times_out_with_a_clear_error(
 def test_unreachable_llm_falls_back_to_a_marked_extractive_answer(
     ingested: subprocess.CompletedProcess[str], workspace: Workspace
 ) -> None:
-    env = {"QA_LLM_BASE_URL": closed_port_url(), "QA_LLM_MODEL": "m", "QA_LLM_TIMEOUT_S": "1"}
+    env = {
+        "QA_LLM_BASE_URL": closed_port_url(),
+        "QA_LLM_MODEL": "m",
+        "QA_LLM_TIMEOUT_S": "1",
+        "QA_LLM_RETRY_BACKOFF_S": "0.05",
+    }
     result = workspace.qa("ask", DIRECTOR, "--json", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     answer = Answer.model_validate_json(result.stdout)
@@ -468,10 +474,64 @@ def test_eval_squad_indexes_the_articles_apart_and_scores_them(
     no_traceback(result)
 
 
+def test_eval_squad_workdir_keeps_the_index_for_the_next_run(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    data = tmp_path / "set.json"
+    squad = json.loads(json.dumps(SQUAD))
+    squad["data"][1]["paragraphs"][0]["qas"] = [
+        {
+            "id": "o1",
+            "question": "What kind of text is it?",
+            "answers": [{"text": "Unrelated", "answer_start": 0}],
+        }
+    ]
+    data.write_text(json.dumps(squad), encoding="utf-8")
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[squad]\n", encoding="utf-8")
+    workdir = tmp_path / "suite"
+
+    def run(articles: str) -> dict[str, object]:
+        result = workspace.qa(
+            "eval", "--squad", str(data), "--articles", articles, "--workdir", str(workdir),
+            "--thresholds", str(thresholds), "--report", str(tmp_path / "reports"), "--json",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        no_traceback(result)
+        return dict(json.loads(result.stdout))
+
+    first = run("Harbour")
+    assert first["questions"] == 3
+    assert first["ingest"]["added"] == 1 and first["ingest"]["texts_embedded"] > 0
+    again = run("Harbour")
+    assert again["ingest"] == {
+        "added": 0, "updated": 0, "removed": 0, "unchanged": 1, "texts_embedded": 0
+    }  # fmt: skip
+    assert {k: again[k] for k in ("answer_accuracy", "refusal_accuracy")} == {
+        k: first[k] for k in ("answer_accuracy", "refusal_accuracy")
+    }
+    other = run("Other")  # the article left out leaves the index
+    assert other["questions"] == 1
+    assert other["ingest"]["added"] == 1 and other["ingest"]["removed"] == 1
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
+    refused = workspace.qa(
+        "eval", "--squad", str(data), "--workdir", str(foreign),
+        "--thresholds", str(thresholds), "--json",
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "did not write" in json.loads(refused.stdout)["error"]["message"]
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    no_traceback(refused)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--articles", "Harbour"], "Pass --squad FILE too"),
+        (["--workdir", "{data}"], "Pass --squad FILE too"),
         (["--squad", "{data}", "--articles", "Nope"], "Its articles: Harbour, Other"),
         (["--squad", "{thresholds}"], "could not be read as JSON"),
         (["--gold", "{gold}", "--suite", "nope"], "has no thresholds for the suite 'nope'"),

@@ -32,6 +32,7 @@ from qa.llm import Completion, LLMClient
 from qa.loading import Source, load_corpus
 from qa.models import Answer
 from qa.prompts import build_messages
+from tests.conftest import copy_seed_index
 from tests.support.processes import stop
 
 pytestmark = pytest.mark.slow
@@ -112,12 +113,16 @@ def llamacpp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path:
-    """A copy of the seeds; the index is built from it by the first `qa ask`."""
+def workspace(
+    tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, seed_index_cache: Path
+) -> Path:
+    """A copy of the seeds and of their cached index (ingesting is tested elsewhere; here it
+    would only add ~12 s of embedding)."""
     root = tmp_path_factory.mktemp("llamacpp-workspace")
     (root / "corpus").mkdir()
     for path in seeds_dir.glob("*.txt"):
         shutil.copy2(path, root / "corpus" / path.name)
+    copy_seed_index(seed_index_cache, root / "index")
     return root
 
 
