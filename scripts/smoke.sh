@@ -23,7 +23,13 @@ if [ ! -x "$venv/bin/python" ]; then
   "$PY" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check .
+# From a copy of the sources: pip builds in the source tree (build/, *.egg-info), and the
+# lanes of scripts/test.sh run side by side.
+mkdir "$work/src"
+git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' file; do [ -e "$file" ] && printf '%s\0' "$file"; done |
+  xargs -0 cp --parents -t "$work/src"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$work/src"
 qa="$venv/bin/qa"
 
 export QA_CORPUS_DIR="$PWD/seeds" QA_INDEX_DIR="$work/index" QA_SLACK_DB="$work/slack.sqlite3"

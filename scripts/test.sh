@@ -16,6 +16,19 @@ step() { echo "== $1 [${SECONDS}s]"; }
 # Python's bytecode cache on, whatever the caller's environment says: without it every worker
 # and subprocess compiles qa/ again and pytest rewrites ~400 modules' asserts (~5 s a worker).
 unset PYTHONDONTWRITEBYTECODE
+logs="$(mktemp -d)"
+pids=()
+trap 'for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; rm -rf "$logs"' EXIT
+if [ "$fast" = 0 ]; then
+  # The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2:
+  # built once (~2 min on 2 cores), then cached outside the repo. The build starts first and
+  # runs beside the setup, lint and types, which mostly use one core. Here it must run, not
+  # skip.
+  step "llama.cpp (beside setup, ruff and mypy)"
+  bash scripts/llamacpp.sh >"$logs/llamacpp" 2>&1 &
+  llamacpp=$!
+  pids+=("$llamacpp")
+fi
 bash scripts/setup.sh
 export ANONYMIZED_TELEMETRY=False
 step ruff; .venv/bin/ruff check . && .venv/bin/ruff format --check .
@@ -24,9 +37,10 @@ if [ "$fast" = 1 ]; then
   exec .venv/bin/python -m pytest -q -m "not slow" -n 2 "$@"
 fi
 step mypy; .venv/bin/mypy
-# The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2: built
-# once (~4.5 min on 2 cores), then cached outside the repo. Here it must run, not skip.
-step llama.cpp; bash scripts/llamacpp.sh
+step "llama.cpp: waiting for it"
+status=0; wait "$llamacpp" || status=$?
+cat "$logs/llamacpp"
+[ "$status" -eq 0 ] || exit "$status"
 # The web page's tests run in a real browser: Debian's Chromium, installed when missing.
 step chromium; bash scripts/chromium.sh
 # The quality gate (scripts/eval.sh) runs first but fails the run only at the end, so that
@@ -42,8 +56,22 @@ others="$(other_pythons .venv/bin/python)"
 if [ -z "$others" ]; then
   echo "== smoke lane: no other supported Python (3.11-3.13) found; skipped"
 fi
+# The lanes run side by side, one thread each for the embedding and the reader (two
+# processes on two cores): most of a lane is pip and process start-up, on one core.
+lanes=()
 for other in $others; do
-  step "smoke lane $other"; bash scripts/smoke.sh "$other"
+  step "smoke lane $other (side by side; its lines follow when it ends)"
+  log="$logs/smoke-${#lanes[@]}"
+  QA_EMBED_THREADS=1 QA_READER_THREADS=1 bash scripts/smoke.sh "$other" >"$log" 2>&1 &
+  pids+=("$!")
+  lanes+=("$!:$log")
 done
+smoke=0
+for lane in "${lanes[@]}"; do
+  status=0; wait "${lane%%:*}" || status=$?
+  cat "${lane#*:}"
+  [ "$status" -eq 0 ] || smoke=$status
+done
+[ "$smoke" -eq 0 ] || exit "$smoke"
 if [ "$gate" -ne 0 ]; then echo "== eval: the quality gate failed (above)" >&2; exit "$gate"; fi
 step "all passed"
