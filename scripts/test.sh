@@ -16,12 +16,23 @@ step() { echo "== $1 [${SECONDS}s]"; }
 # Python's bytecode cache on, whatever the caller's environment says: without it every worker
 # and subprocess compiles qa/ again and pytest rewrites ~400 modules' asserts (~5 s a worker).
 unset PYTHONDONTWRITEBYTECODE
-logs="$(mktemp -d)"
+logs=""
 pids=()
-trap 'for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; rm -rf "$logs"' EXIT
+# On the way out, whatever happened: stop what still runs in the background. Each command may
+# fail (the job has ended) without turning the run's exit status into a failure (set -e).
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do
+    pkill -P "$p" 2>/dev/null || true
+    kill "$p" 2>/dev/null || true
+  done
+  if [ -n "$logs" ]; then rm -rf "$logs"; fi
+}
+trap cleanup EXIT
 if [ "$fast" = 0 ]; then
+  logs="$(mktemp -d)"
   # The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2:
-  # built once (~2 min on 2 cores), then cached outside the repo. The build starts first and
+  # built once (~3.5 min on 2 cores), then cached outside the repo. The build starts first and
   # runs beside the setup, lint and types, which mostly use one core. Here it must run, not
   # skip.
   step "llama.cpp (beside setup, ruff and mypy)"
