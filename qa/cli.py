@@ -381,13 +381,16 @@ def _squad_suite(
 
     titles = [t.strip() for item in articles or [] for t in item.split(",") if t.strip()]
     marker = folder / ".qa-eval-workdir"
+    hint = "Pass a new or empty folder to --workdir: qa eval keeps a corpus and an index there."
+    if folder.exists() and not folder.is_dir():
+        raise QAError(f"'{folder}' is a file, not a folder.", hint)
     if folder.is_dir() and any(folder.iterdir()) and not marker.is_file():
-        raise QAError(
-            f"The folder '{folder}' holds files that qa eval did not write.",
-            "Pass a new or empty folder to --workdir: qa eval keeps a corpus and an index there.",
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    marker.touch()
+        raise QAError(f"The folder '{folder}' holds files that qa eval did not write.", hint)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError as exc:
+        raise QAError(f"The folder '{folder}' could not be used: {exc.strerror}.", hint) from exc
     # Written afresh each time: an article left out since the last run leaves the corpus, and
     # the ingest then drops it; an unchanged article keeps its vectors (same text, same digest).
     shutil.rmtree(folder / "corpus", ignore_errors=True)

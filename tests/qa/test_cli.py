@@ -532,6 +532,7 @@ def test_eval_squad_workdir_keeps_the_index_for_the_next_run(
     [
         (["--articles", "Harbour"], "Pass --squad FILE too"),
         (["--workdir", "{data}"], "Pass --squad FILE too"),
+        (["--squad", "{data}", "--workdir", "{data}"], "is a file, not a folder"),
         (["--squad", "{data}", "--articles", "Nope"], "Its articles: Harbour, Other"),
         (["--squad", "{thresholds}"], "could not be read as JSON"),
         (["--gold", "{gold}", "--suite", "nope"], "has no thresholds for the suite 'nope'"),
