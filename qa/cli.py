@@ -133,9 +133,7 @@ def ingest(
             print(f"Moved the previous index to {moved}")
         # Skipped files were already reported as warnings by the loader, as they happened.
         print(
-            f"Indexed {report.corpus}: {len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.repaired)} repaired, {len(report.removed)} removed, "
-            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+            f"Indexed {report.corpus}: {report.counts_text()}; "
             f"{chunks_total} chunks in the index ({report.texts_embedded} texts embedded "
             f"in {report.seconds:.1f} s)."
         )
@@ -328,13 +326,7 @@ def evaluate(
             # A SQuAD suite's index may be kept (--workdir): bring it up to date every time.
             if (squad is not None or engine.chunk_count == 0) and settings.corpus_dir.is_dir():
                 ingest = engine.ingest(settings.corpus_dir, progress_for(quiet=as_json))
-                indexed = {
-                    "added": len(ingest.added),
-                    "updated": len(ingest.updated),
-                    "removed": len(ingest.removed),
-                    "unchanged": len(ingest.unchanged),
-                    "texts_embedded": ingest.texts_embedded,
-                }
+                indexed = {**ingest.counts(), "texts_embedded": ingest.texts_embedded}
             k = top_k or settings.top_k
             bar = progress_for(quiet=as_json)
             bar.start(len(items), f"Evaluating {name}")

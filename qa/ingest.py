@@ -45,6 +45,21 @@ class IngestReport:
     embeddings_computed: int = 0
     seconds: float = 0.0
 
+    def counts(self) -> dict[str, int]:
+        """How many files had each outcome."""
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "repaired": len(self.repaired),
+            "removed": len(self.removed),
+            "unchanged": len(self.unchanged),
+            "skipped": len(self.skipped),
+        }
+
+    def counts_text(self) -> str:
+        """``5 added, 0 updated, ...`` for logs and the CLI."""
+        return ", ".join(f"{n} {outcome}" for outcome, n in self.counts().items())
+
     def to_dict(self) -> dict[str, object]:
         return {
             "corpus": self.corpus,
@@ -237,14 +252,5 @@ def ingest_corpus(
     finally:
         progress.stop()
     report.seconds = time.perf_counter() - started
-    logger.info(
-        "Ingested %s: %d added, %d updated, %d repaired, %d removed, %d unchanged, %d skipped",
-        root,
-        len(report.added),
-        len(report.updated),
-        len(report.repaired),
-        len(report.removed),
-        len(report.unchanged),
-        len(report.skipped),
-    )
+    logger.info("Ingested %s: %s", root, report.counts_text())
     return report

@@ -505,7 +505,8 @@ def test_eval_squad_workdir_keeps_the_index_for_the_next_run(
     assert first["ingest"]["added"] == 1 and first["ingest"]["texts_embedded"] > 0
     again = run("Harbour")
     assert again["ingest"] == {
-        "added": 0, "updated": 0, "removed": 0, "unchanged": 1, "texts_embedded": 0
+        "added": 0, "updated": 0, "repaired": 0, "removed": 0, "unchanged": 1, "skipped": 0,
+        "texts_embedded": 0,
     }  # fmt: skip
     assert {k: again[k] for k in ("answer_accuracy", "refusal_accuracy")} == {
         k: first[k] for k in ("answer_accuracy", "refusal_accuracy")
