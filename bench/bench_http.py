@@ -183,7 +183,7 @@ def nonnegative_int_list(text: str) -> list[int]:
 def qa_command() -> list[str]:
     """The ``qa`` script of this interpreter's environment, else the module."""
     script = Path(sys.executable).with_name("qa")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
 
 
 def free_port() -> int:
@@ -298,7 +298,7 @@ class Server:
         command = qa_command()
         if setting.code is not None:  # another commit's package, not the installed one
             env["PYTHONPATH"] = str(setting.code)
-            command = [sys.executable, "-m", "qa.cli"]
+            command = [sys.executable, "-m", "service.cli"]
         # Own session: a Ctrl-C in the terminal reaches only this script, which then stops the
         # server itself (gracefully) in its finally block.
         self.process = subprocess.Popen(

@@ -66,7 +66,7 @@ def ingest(
     )
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "ingest", str(corpus), "--json"],
+        [sys.executable, "-m", "service.cli", "ingest", str(corpus), "--json"],
         env=env,
         cwd=code,
         stdout=subprocess.PIPE,

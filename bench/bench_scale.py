@@ -96,7 +96,7 @@ def qa_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, float]
     with log_path.open("ab") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=environment,

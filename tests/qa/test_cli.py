@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = "When did the film crew launch to the ISS?"
 ANSWER_KEYS = {"question", "answer", "answered", "citations", "mode", "timings_ms"}
 _SCRIPT = Path(sys.executable).with_name("qa")
-QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "qa.cli"]
+QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "service.cli"]
 
 
 def run_qa(

@@ -86,7 +86,7 @@ def test_kill_9_mid_ingest_then_rerun_leaves_a_clean_index(mode: str, tmp_path: 
             CI="true",
         )
         process = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "ingest", str(corpus), "--json"],
+            [sys.executable, "-m", "service.cli", "ingest", str(corpus), "--json"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

@@ -45,7 +45,7 @@ MODEL = LLM_VENV / "models" / "smollm2.gguf"
 MODEL_NAME = "smollm2"
 DIRECTOR = "Who directs Challenge?"
 _SCRIPT = Path(sys.executable).with_name("qa")
-QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "qa.cli"]
+QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "service.cli"]
 
 
 def free_port() -> int:

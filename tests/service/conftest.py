@@ -97,7 +97,7 @@ def start_server(
     }
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *args],
         cwd=log_path.parent,
         env=environment,
         stdout=log,

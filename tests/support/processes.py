@@ -17,7 +17,7 @@ def qa_environment(**variables: str) -> dict[str, str]:
 def run_qa(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """`qa ARGS` to completion, as a user would run it."""
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "service.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,

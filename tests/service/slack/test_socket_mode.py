@@ -46,7 +46,7 @@ def slack_env(slack_api: SlackStandIn, engine: Engine, folder: Path) -> dict[str
 
 def qa_slack(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "slack"],
+        [sys.executable, "-m", "service.cli", "slack"],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,

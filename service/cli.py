@@ -1,4 +1,5 @@
-"""The ``qa`` command: a thin front end over ``qa.engine.Engine``."""
+"""The ``qa`` command (ingest, ask, eval, serve, slack): a front end over ``qa.engine``,
+beside the HTTP service and the Slack bot."""
 
 from __future__ import annotations
 
