@@ -2,7 +2,7 @@
 
 A paragraph is a run of non-blank lines. Each paragraph is cut into sentences; paragraphs
 are then grouped into chunks of one or a few paragraphs: a paragraph shorter than
-``min_chars`` (a caption credit like "Reuters", a headline) joins its neighbour, and one
+``min_chars`` (a photo credit, a headline) joins its neighbour, and one
 longer than ``max_chars`` is cut between sentences. Chunks never straddle two documents.
 
 Every Sentence and Chunk keeps character offsets into ``Source.text``, so its text is always
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from qa.loading import Source
 
-# Words that end in a period without ending a sentence ("Sept. 21", "Dr. Smith", "U.S. and").
+# Words that end in a period without ending a sentence ("Jan. 3", "Dr. Smith", "U.S. law").
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -141,7 +141,7 @@ def _make_sentence(source: Source, start: int, end: int) -> Sentence | None:
     )
 
 
-def _is_abbreviation(text: str, boundary_start: int) -> bool:
+def is_abbreviation(text: str, boundary_start: int) -> bool:
     """Whether the period at ``boundary_start`` belongs to an abbreviation or initial."""
     if text[boundary_start] != ".":
         return False
@@ -186,7 +186,7 @@ def _paragraph_sentences(source: Source, start: int, end: int) -> list[Sentence]
         if not nxt or nxt.startswith("\n"):
             cuts.append(cut)  # the line break handling below decides
             continue
-        if _is_abbreviation(text, match.start()):
+        if is_abbreviation(text, match.start()):
             continue
         first = nxt[0]
         if first.islower():

@@ -9,7 +9,7 @@ Example::
 
     >>> parse_claims("Lee designed it [1]. It opened on May 5. [2][9]")
     [Claim(text='Lee designed it.', markers=(1,)),
-     Claim(text='It launched on October 5.', markers=(2, 9))]
+     Claim(text='It opened on May 5.', markers=(2, 9))]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.chunking import _is_abbreviation
+from qa.chunking import is_abbreviation
 
 #: One bracketed group of source numbers: [1], [1, 3], [1;3], [Source 2], [sources 1 and 2].
 MARKER_GROUP = re.compile(
@@ -79,7 +79,7 @@ def _line_sentences(line: str) -> list[str]:
         if rest and not rest[0].isspace():
             continue  # "3.5", "U.S.A": not a boundary
         following = rest.lstrip()
-        if following and (following[0].islower() or _is_abbreviation(line, end.start())):
+        if following and (following[0].islower() or is_abbreviation(line, end.start())):
             continue  # "e.g. this", "Dr. Smith"
         pieces.append(line[start:cut])
         start = cut

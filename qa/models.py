@@ -11,6 +11,8 @@ AnswerMode = Literal["extractive", "generative"]
 #: The mode that produced an answer: "extractive-fallback" when generative was asked for but the
 #: LLM failed or timed out, and the extractive answerer answered instead (QA_LLM_FALLBACK).
 AnsweredMode = Literal["extractive", "generative", "extractive-fallback"]
+#: How a refusal's answer text starts: the sources hold no answer to the question.
+NOT_IN_SOURCES = "The sources don't say."
 
 
 class Citation(BaseModel):

@@ -9,14 +9,14 @@ Example::
 
     >>> messages = build_messages("Who designed the bridge?", evidence.chunks)
     >>> messages[1]["content"].splitlines()[2]
-    '[1] 003_ef181be3a8506996.txt, lines 15-15:'
+    '[1] bridge.md, lines 3-3:'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qa.answerers import NOT_IN_SOURCES
+from qa.models import NOT_IN_SOURCES
 from qa.retrieval import RetrievedChunk
 
 SYSTEM_PROMPT = f"""\

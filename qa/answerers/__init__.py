@@ -39,9 +39,6 @@ class Draft:
     citations: list[Citation]
 
 
-NOT_IN_SOURCES = "The sources don't say."
-
-
 @dataclass(frozen=True)
 class Sampling:
     """A caller's sampling options for one answer; None keeps the configured value. Only an

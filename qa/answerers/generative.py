@@ -2,7 +2,7 @@
 
 The LLM sees the retrieved chunks as numbered sources ([1]..[n], labelled with file and lines;
 ``qa.prompts``) and writes sentences with [n] markers. Nothing it writes is trusted:
-- a marker that points at no source ([5] with four sources, [0], [2021]) is dropped;
+- a marker that points at no source ([5] with four sources, [0], [1999]) is dropped;
 - each remaining marker is narrowed from its chunk to the sentence (or two consecutive
   sentences) that best supports the sentence it follows;
 - support is scored with the shared signals of ``qa.answerers.signals`` (embedding cosine
@@ -16,7 +16,8 @@ The result is the same contract as the extractive answer, citations renumbered 1
 
 Example::
 
-    >>> answerer = GenerativeAnswerer(llm, ReadingAnswerer(Reader.load()), embedding.embed_query)
+    >>> refusal = ReadingAnswerer(Reader.load()).refusal
+    >>> answerer = GenerativeAnswerer(llm, refusal, embedding.embed_query)
     >>> draft = answerer.answer(evidence)   # evidence from qa.engine.Engine.retrieve
     >>> [c.quote for c in draft.citations]
 """
@@ -33,7 +34,6 @@ from numpy.typing import NDArray
 
 from qa.answer_kinds import proper_names
 from qa.answerers import Answerer, Draft, Evidence, Sampling
-from qa.answerers.reading import ReadingAnswerer
 from qa.answerers.signals import coverage, join_sentences, scaled_cosine
 from qa.citations import build_citation
 from qa.conversation import standalone_question
@@ -89,13 +89,14 @@ class GenerativeAnswerer(Answerer):
     def __init__(
         self,
         llm: LLMClient,
-        extractive: ReadingAnswerer,
+        refusal: Callable[[Evidence], Draft],
         embed_query: Callable[[str], Vector],
         min_support: float = 0.5,
         weights: SupportWeights | None = None,
     ) -> None:
         self.llm = llm
-        self.extractive = extractive
+        #: "The sources don't say", with the closest passages: the offline answerer's refusal.
+        self.refusal = refusal
         self.embed_query = embed_query
         self.min_support = min_support
         self.weights = weights or SupportWeights()
@@ -110,13 +111,13 @@ class GenerativeAnswerer(Answerer):
 
     def answer(self, evidence: Evidence) -> Draft:
         if not evidence.chunks:
-            return self.extractive.refusal(evidence)
+            return self.refusal(evidence)
         completion = self.llm.complete(build_messages(evidence.question.text, evidence.chunks))
         return self.check(completion.text, evidence)
 
     def stream(self, evidence: Evidence) -> Iterator[str | Draft]:
         if not evidence.chunks:
-            yield self.extractive.refusal(evidence)
+            yield self.refusal(evidence)
             return
         completion: Completion | None = None
         for item in self.llm.stream(build_messages(evidence.question.text, evidence.chunks)):
@@ -153,7 +154,7 @@ class GenerativeAnswerer(Answerer):
             if ids:
                 sentences.append(f"{claim.text} " + "".join(f"[{i}]" for i in ids))
         if not sentences:
-            return self.extractive.refusal(evidence)
+            return self.refusal(evidence)
         return Draft(answer=" ".join(sentences), answered=True, citations=citations)
 
     def supports(self, claim: Claim, evidence: Evidence) -> list[Support]:

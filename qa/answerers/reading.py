@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from qa.answer_kinds import values
-from qa.answerers import NOT_IN_SOURCES, Answerer, Draft, Evidence
+from qa.answerers import Answerer, Draft, Evidence
 from qa.answerers.signals import TermWeights, join_sentences, leans_on_previous, scaled_cosine
 from qa.citations import build_citation
 from qa.lexical import stems, words
-from qa.models import AnswerMode, Citation
+from qa.models import NOT_IN_SOURCES, AnswerMode, Citation
 from qa.questions import AnswerType
 from qa.reader import Reader
 from qa.store import StoredChunk, StoredSentence

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.answerers import NOT_IN_SOURCES
-from qa.models import Answer, Citation
+from qa.models import NOT_IN_SOURCES, Answer, Citation
 from service.links import citation_url
 from service.slack.mentions import escape
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from qa import prompts
-from qa.answerers import NOT_IN_SOURCES
 from qa.engine import Engine
+from qa.models import NOT_IN_SOURCES
 
 
 def test_sources_are_numbered_and_labelled_with_file_and_lines(seed_engine: Engine) -> None:

@@ -29,7 +29,7 @@ def engine(
 def test_dense_hits_are_the_stores_nearest_chunks(engine: Engine) -> None:
     retriever = HybridRetriever(engine.store, "dense")
     vector = engine.embedding.embed_query("Where did the crew launch from?")
-    hits = retriever.retrieve("Where did the crew launch from?", vector, k=2)
+    hits = retriever.search("Where did the crew launch from?", vector, k=2)
     nearest = engine.store.query_chunk_ids(vector, 2)
     assert [h.chunk.id for h in hits] == [cid for cid, _ in nearest]
     assert [h.dense_score for h in hits] == [score for _, score in nearest]
@@ -46,7 +46,7 @@ def test_a_chunk_written_after_the_retriever_was_built_is_found(
     # Another process's ingest, before this engine's next refresh.
     Engine.open(engine.settings, embedding=embedding).ingest()
     question = "Which station orbits Neptune?"
-    hits = retriever.retrieve(question, embedding.embed_query(question), k=1)
+    hits = retriever.search(question, embedding.embed_query(question), k=1)
     assert hits[0].chunk.source == "gamma.txt"
     assert hits[0].chunk.id not in retriever.lexical.by_id
 
