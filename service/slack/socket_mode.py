@@ -16,9 +16,9 @@ from types import FrameType
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from qa.config import Settings
 from qa.errors import ConfigError, QAError
 from service.deps import EngineSlot
+from service.settings import ServiceSettings
 from service.slack.bot import SlackBot
 
 logger = logging.getLogger("service.slack")
@@ -29,7 +29,7 @@ class SlackUnavailableError(QAError):
 
 
 def run_socket_mode(
-    settings: Settings,
+    settings: ServiceSettings,
     on_connected: Callable[[str], None] = print,
     stop: threading.Event | None = None,
 ) -> None:

@@ -1,31 +1,16 @@
-"""Settings: every variable documented, unsafe values refused with the variable's name."""
+"""The library's settings: unsafe values refused with the variable's name. (The front ends'
+settings, and the documentation of every variable: tests/service/test_settings.py.)"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.config import Settings, load_settings, split_chroma_url
+from qa.config import load_settings, split_chroma_url
 from qa.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def test_env_example_documents_every_setting() -> None:
-    text = (REPO / ".env.example").read_text()
-    documented = set(re.findall(r"^((?:QA|SLACK)_[A-Z0-9_]+)=", text, re.M))
-    expected = {Settings.env_name(name) for name in Settings.model_fields}
-    assert documented == expected
-
-
-def test_readme_table_lists_every_setting() -> None:
-    readme = (REPO / "README.md").read_text()
-    for name in Settings.model_fields:
-        assert f"`{Settings.env_name(name)}`" in readme, name
 
 
 @pytest.mark.parametrize(
@@ -38,10 +23,6 @@ def test_readme_table_lists_every_setting() -> None:
         ({"embed_url": "ftp://example"}, "QA_EMBED_URL"),
         ({"collection_prefix": "bad prefix!"}, "QA_COLLECTION_PREFIX"),
         ({"answer_min_score": 1.5}, "QA_ANSWER_MIN_SCORE"),
-        ({"public_url": "wiki.example.com"}, "QA_PUBLIC_URL"),
-        ({"slack_bot_token": "xoxp-a-user-token"}, "SLACK_BOT_TOKEN"),
-        ({"slack_app_token": "xoxb-a-bot-token"}, "SLACK_APP_TOKEN"),
-        ({"slack_api_url": "slack.com/api"}, "SLACK_API_URL"),
         ({"llm_base_url": "ftp://example", "llm_model": "m"}, "QA_LLM_BASE_URL"),
         ({"llm_timeout_s": 0}, "QA_LLM_TIMEOUT_S"),
         ({"llm_max_retries": -1}, "QA_LLM_MAX_RETRIES"),
@@ -72,21 +53,6 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     settings = load_settings(_env_file=None)
     assert settings.top_k == 7
     assert settings.corpus_dir == Path("/somewhere")
-
-
-def test_slack_variables_keep_slacks_own_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "a-signing-secret")
-    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
-    settings = load_settings()
-    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-the-environment"
-    assert settings.slack_events_enabled
-    assert settings.slack_api_base_url == "http://127.0.0.1:9/api/"
-
-
-def test_slack_events_need_both_the_token_and_the_signing_secret() -> None:
-    assert not load_settings(slack_bot_token="xoxb-1").slack_events_enabled
-    assert not load_settings(slack_signing_secret="secret").slack_events_enabled
 
 
 def test_no_llm_unless_a_url_is_configured() -> None:

