@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_ask.py [--repeat N] [--json]
+    python bench/bench_ask.py [--repeat N] [--json] [--baseline REF]
 
 1. Ingest: copies ``seeds/`` into a fresh temporary folder, opens an engine on it with its own
    index, and times a cold ``engine.ingest()`` (everything embedded) and a warm one (nothing
@@ -14,6 +14,9 @@ Usage::
    questions and repeats, interleaved with the asks so that machine noise hits both alike.
 4. Ratio: ask total / floor, median over median and p95 over p95; the goal is a median ratio of
    at most 1.3. It is reported, never asserted: the exit status does not depend on it.
+5. ``--baseline REF``: first runs this benchmark as it was at git commit REF (checked out in a
+   temporary worktree, its own ``qa`` package), then this code, and prints this / baseline for
+   the ask total and the floor: the floor's ratio shows how much the machine drifted between.
 
 See bench/README.md for how to read the figures.
 """
@@ -26,6 +29,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from qa.engine import Engine
 
-from benchlib import QUESTIONS_FILE, load_questions, log, percentile, reader_inputs
+from benchlib import QUESTIONS_FILE, load_questions, log, percentile, reader_inputs, worktree
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -310,18 +314,84 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of the table"
     )
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also run this benchmark as it was at git commit REF"
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     started = time.perf_counter()
+    # The baseline first, so that the measured code never runs on a warmer cache.
+    baseline = run_baseline(args.baseline, args.repeat) if args.baseline else None
     result = run(args.repeat)
+    if baseline is not None:
+        result["baseline"] = {"ref": args.baseline, "result": baseline} | against(result, baseline)
     result["run_s"] = round(time.perf_counter() - started, 3)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(render_table(result))
+        if baseline is not None:
+            print(render_baseline(result["baseline"]))
         print(f"\n(run took {result['run_s']:.1f} s)")
     return 0
+
+
+def run_baseline(ref: str, repeat: int) -> dict[str, Any]:
+    """This benchmark's JSON result at commit ``ref``, run with that commit's ``qa``."""
+    log(f"Running bench_ask at {ref} (baseline) ...")
+    with worktree(ref) as code:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+        env["PYTHONPATH"] = str(code)  # the package of that commit, not the installed one
+        command = [sys.executable, str(code / "bench" / "bench_ask.py"), "--json"]
+        done = subprocess.run(
+            [*command, "--repeat", str(repeat)],
+            env=env,
+            cwd=code,
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def against(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """This run over the baseline's: the ask total and the floor, median and p95."""
+    this_total, base_total = (
+        result["ask"]["timings_ms"]["total"],
+        baseline["ask"]["timings_ms"]["total"],
+    )
+    this_floor, base_floor = result["floor_ms"], baseline["floor_ms"]
+    return {
+        "total_ratio": {
+            q: ratio(this_total[f"{q}_ms"], base_total[f"{q}_ms"]) for q in ("median", "p95")
+        },
+        "floor_ratio": {
+            q: ratio(this_floor[f"{q}_ms"], base_floor[f"{q}_ms"]) for q in ("median", "p95")
+        },
+        "answered": {"this": result["ask"]["answered"], "baseline": baseline["ask"]["answered"]},
+    }
+
+
+def render_baseline(compared: dict[str, Any]) -> str:
+    base = compared["result"]
+    total, floor = base["ask"]["timings_ms"]["total"], base["floor_ms"]
+    return "\n".join(
+        [
+            "",
+            f"BASELINE  commit {compared['ref']}, same run (before this one)",
+            f"  ask total   median {total['median_ms']:.2f} ms, p95 {total['p95_ms']:.2f} ms",
+            f"  floor       median {floor['median_ms']:.2f} ms, p95 {floor['p95_ms']:.2f} ms",
+            f"  answered    {compared['answered']['baseline']} (this run: "
+            f"{compared['answered']['this']})",
+            "RATIO  this / baseline",
+            f"  ask total   median {fmt_ratio(compared['total_ratio']['median'])}, "
+            f"p95 {fmt_ratio(compared['total_ratio']['p95'])}",
+            f"  floor       median {fmt_ratio(compared['floor_ratio']['median'])}, "
+            f"p95 {fmt_ratio(compared['floor_ratio']['p95'])}  (the machine's drift)",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from typing import Any
 import httpx
 from benchlib import (
     QUESTIONS_FILE,
+    cli_module,
     load_questions,
     log,
     percentile,
@@ -298,7 +299,7 @@ class Server:
         command = qa_command()
         if setting.code is not None:  # another commit's package, not the installed one
             env["PYTHONPATH"] = str(setting.code)
-            command = [sys.executable, "-m", "service.cli"]
+            command = [sys.executable, "-m", cli_module(setting.code)]
         # Own session: a Ctrl-C in the terminal reaches only this script, which then stops the
         # server itself (gracefully) in its finally block.
         self.process = subprocess.Popen(

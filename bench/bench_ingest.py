@@ -36,7 +36,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-from benchlib import worktree  # noqa: E402
+from benchlib import cli_module, worktree  # noqa: E402
 from synth_corpus import SEEDS_DIR, write_corpus  # noqa: E402
 
 
@@ -66,7 +66,7 @@ def ingest(
     )
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "ingest", str(corpus), "--json"],
+        [sys.executable, "-m", cli_module(code), "ingest", str(corpus), "--json"],
         env=env,
         cwd=code,
         stdout=subprocess.PIPE,

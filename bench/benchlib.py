@@ -57,6 +57,12 @@ def reader_inputs(
     return answerer.reader, texts
 
 
+def cli_module(code: Path) -> str:
+    """The ``qa`` command's module in a checkout: ``service.cli``, or ``qa.cli`` for commits
+    before the command moved to the front ends."""
+    return "service.cli" if (code / "service" / "cli.py").exists() else "qa.cli"
+
+
 @contextmanager
 def worktree(ref: str) -> Iterator[Path]:
     """The code of commit ``ref`` in a temporary git worktree, removed afterwards."""
