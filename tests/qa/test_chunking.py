@@ -157,7 +157,18 @@ def test_chunks_never_straddle_documents(texts: list[str]) -> None:
             assert chunk.text == source.text[chunk.start : chunk.end]
 
 
-# Examples from the seeds.
+@settings(max_examples=100, deadline=None)
+@given(documents())
+def test_a_crlf_copy_gives_the_same_lines_sentences_and_chunks(text: str) -> None:
+    raw = text.replace("\r\n", "\n")
+    lf = Source.from_text("doc.txt", raw)
+    crlf = Source.from_text("doc.txt", raw.replace("\n", "\r\n"))
+    assert crlf.lines == lf.lines
+    assert split_sentences(crlf) == split_sentences(lf)
+    assert chunk_source(crlf) == chunk_source(lf)
+
+
+# Examples from the seeds (real prose; the parsers' output depends on the text alone).
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,49 @@ def test_every_seed_sentence_gets_a_citation_verbatim_within_its_lines(seeds_dir
     assert count == sum(len(split_sentences(s)) for s in sources)
 
 
+# Made-up prose with repeats: the same sentence on several lines, sentences wrapped over lines,
+# abbreviations, and both line ends.
+_WORDS = ["The", "mill", "was", "built", "by", "Jonas", "Berg", "in", "1850", "U.S.", "Sept.", "it"]
+_SENTENCES = st.builds(
+    lambda words, end: " ".join(words) + end,
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6),
+    st.sampled_from([".", "!", "?", ".”", ""]),
+)
+_DOCUMENTS = st.builds(
+    lambda parts, newline: "".join(f"{text}{gap}" for text, gap in parts).replace("\n", newline),
+    st.lists(
+        st.tuples(_SENTENCES, st.sampled_from([" ", "\n", "\n\n", "\n    ", "  \n\t"])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_DOCUMENTS, st.sampled_from([(0, 100), (40, 200), (160, 1000)]))
+def test_every_sentence_gets_a_citation_verbatim_within_its_lines(
+    text: str, bounds: tuple[int, int]
+) -> None:
+    source = Source.from_text("doc.txt", text)
+    sentences = split_sentences(source)
+    cited = []
+    for chunk in [stored(c, source.sha256) for c in chunk_source(source, *bounds)]:
+        for sentence in chunk.sentences:
+            citation = build_citation(3, chunk, sentence, 0.5)
+            assert citation is not None, sentence
+            assert (citation.source, citation.start_line, citation.end_line) == (
+                "doc.txt",
+                sentence.start_line,
+                sentence.end_line,
+            )
+            assert citation.quote == sentence.text
+            assert quote_in_lines(citation, source)
+            cited.append((citation.start_line, citation.quote))
+    # Every sentence once, each on its own line even when its text repeats an earlier one.
+    assert cited == [(s.start_line, s.text) for s in sentences]
+
+
 def test_multi_line_sentence_is_cited_over_all_its_lines() -> None:
     source = Source.from_text(
         "wrap.txt", "Intro line here.\nThe crew will launch\non a Soyuz rocket from Baikonur.\n"
@@ -79,17 +122,24 @@ def test_score_is_clamped_and_rounded() -> None:
 
 
 @pytest.fixture
-def seed_chunk(seeds_dir: Path) -> tuple[Source, StoredChunk]:
-    source = next(s for s in load_corpus(seeds_dir).sources if s.path.startswith("004_"))
-    chunk = next(c for c in stored_chunks(source) if len(c.sentences) >= 3)
+def sample_chunk() -> tuple[Source, StoredChunk]:
+    """A chunk of several sentences over several lines (text of the tests' own)."""
+    source = Source.from_text(
+        "mill.txt",
+        "The mill on the hill was built in 1850. It ground flour\n"
+        "for the village until 1962.\n"
+        "Today it is a museum. Visitors can climb to the cap.\n",
+    )
+    (chunk,) = stored_chunks(source)
+    assert len(chunk.sentences) >= 3 and chunk.sentences[-1].start_line > 1
     return source, chunk
 
 
 @pytest.mark.parametrize("shift", [-1, 1, 2])
 def test_sentence_whose_start_line_disagrees_with_its_text_is_dropped(
-    seed_chunk: tuple[Source, StoredChunk], shift: int
+    sample_chunk: tuple[Source, StoredChunk], shift: int
 ) -> None:
-    _, chunk = seed_chunk
+    _, chunk = sample_chunk
     sentence = chunk.sentences[-1]
     assert build_citation(1, chunk, sentence, 0.9) is not None
     wrong = dataclasses.replace(
@@ -99,18 +149,18 @@ def test_sentence_whose_start_line_disagrees_with_its_text_is_dropped(
 
 
 def test_sentence_whose_end_line_disagrees_is_dropped(
-    seed_chunk: tuple[Source, StoredChunk],
+    sample_chunk: tuple[Source, StoredChunk],
 ) -> None:
-    _, chunk = seed_chunk
+    _, chunk = sample_chunk
     sentence = chunk.sentences[0]
     wrong = dataclasses.replace(sentence, end_line=sentence.end_line + 1)
     assert build_citation(1, chunk, wrong, 0.9) is None
 
 
 def test_sentence_not_in_its_chunk_or_padded_is_dropped(
-    seed_chunk: tuple[Source, StoredChunk],
+    sample_chunk: tuple[Source, StoredChunk],
 ) -> None:
-    _, chunk = seed_chunk
+    _, chunk = sample_chunk
     sentence = chunk.sentences[0]
     for text in ("Not in the chunk.", ""):
         assert build_citation(1, chunk, dataclasses.replace(sentence, text=text), 0.9) is None

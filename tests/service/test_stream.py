@@ -1,5 +1,7 @@
 """Streaming answers over HTTP (Server-Sent Events) and generative mode's failures, with the
-scripted OpenAI stand-in as the LLM: in-process, and end to end over a real uvicorn."""
+scripted OpenAI stand-in as the LLM: in-process, and end to end over a real uvicorn. The corpus
+is the tests' own small one (the ``mill_engine`` fixture): which source names the mill's builder,
+and so which [n] a scripted reply must cite, is certain."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,44 +18,40 @@ from qa.citations import quote_in_lines
 from qa.engine import Engine
 from qa.loading import Source, load_corpus
 from qa.models import Answer
-from service.app import create_app
 from tests.support.openai_standin import OpenAIStandIn, Reply
 
-EngineFactory = Callable[..., Engine]  # the llm_engine fixture of tests/conftest.py
-QUESTION = "Who directs Challenge?"
-CLAIM = "Challenge is directed by Klim Shipenko [{n}]. Tom Cruise directs it too [{n}]."
+QUESTION = "Who built the mill on the hill?"
+CLAIM = "The mill on the hill was built by Jonas Berg [{n}]. Tom Cruise built it too [{n}]."
+#: What the checks keep of CLAIM: mill.md line 3 names Jonas Berg, no line names Tom Cruise.
+CHECKED = "The mill on the hill was built by Jonas Berg. [1]"
 
 
 @pytest.fixture(scope="module")
-def seed_sources(seeds_dir: Path) -> dict[str, Source]:
-    return {s.path: s for s in load_corpus(seeds_dir).sources}
+def sources(mill_engine: Engine) -> dict[str, Source]:
+    return {s.path: s for s in load_corpus(mill_engine.settings.corpus_dir).sources}
 
 
 @pytest.fixture
-def llm_client(llm_engine: EngineFactory) -> Iterator[Callable[..., TestClient]]:
-    """``llm_client(**settings)``: a client of the app over an engine whose LLM is the stand-in."""
-    opened: list[TestClient] = []
+def llm_client(
+    mill_client: Callable[..., TestClient], llm_standin: OpenAIStandIn
+) -> Callable[..., TestClient]:
+    """``llm_client(**settings)``: a client of the app over the small corpus whose LLM is the
+    stand-in."""
 
     def make(**overrides: object) -> TestClient:
-        engine = llm_engine(**overrides)
-        client = TestClient(
-            create_app(engine.settings, engine=engine), raise_server_exceptions=False
-        )
-        client.__enter__()
-        opened.append(client)
-        return client
+        llm = {"llm_base_url": llm_standin.url, "llm_model": "standin", "llm_retry_backoff_s": 0.05}
+        return mill_client(**{**llm, **overrides})
 
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
+    return make
 
 
-def director_marker(engine: Engine) -> int:
+def builder_marker(engine: Engine) -> int:
+    """The [n] of the source that names the mill's builder (mill.md)."""
     evidence = engine.retrieve(QUESTION, 5)[0]
     return next(
         n
         for n, hit in enumerate(evidence.chunks, start=1)
-        if "Directed by Klim Shipenko" in hit.chunk.text
+        if "built by Jonas Berg" in hit.chunk.text
     )
 
 
@@ -88,14 +85,14 @@ def check_events(events: list[tuple[str, dict[str, object]]], sources: dict[str,
 )
 def test_stream_sends_deltas_then_the_checked_answer(
     llm_client: Callable[..., TestClient],
-    llm_engine: EngineFactory,
+    mill_engine: Engine,
     llm_standin: OpenAIStandIn,
-    seed_sources: dict[str, Source],
+    sources: dict[str, Source],
     route: str,
     extra: dict[str, object],
 ) -> None:
     client = llm_client()
-    draft = CLAIM.format(n=director_marker(llm_engine()))
+    draft = CLAIM.format(n=builder_marker(mill_engine))
     llm_standin.script(Reply(draft, chunk_chars=4))
     response = client.post(route, json={"question": QUESTION, **extra})
     assert response.status_code == 200
@@ -103,25 +100,27 @@ def test_stream_sends_deltas_then_the_checked_answer(
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-request-id"]
     events = list(parse_sse(response.text.splitlines()))
-    answer = check_events(events, seed_sources)
+    answer = check_events(events, sources)
     assert "".join(str(data["text"]) for name, data in events if name == "delta") == draft
     assert answer.mode == "generative" and answer.answered
-    assert answer.answer == "Challenge is directed by Klim Shipenko. [1]"  # Cruise removed
+    assert answer.answer == CHECKED  # Cruise removed
+    assert (answer.citations[0].source, answer.citations[0].start_line) == ("mill.md", 3)
     assert llm_standin.requests[0]["stream"] is True
 
 
 def test_plain_generative_answer_over_http(
     llm_client: Callable[..., TestClient],
-    llm_engine: EngineFactory,
+    mill_engine: Engine,
     llm_standin: OpenAIStandIn,
-    seed_sources: dict[str, Source],
+    sources: dict[str, Source],
 ) -> None:
-    llm_standin.script(Reply(CLAIM.format(n=director_marker(llm_engine()))))
+    llm_standin.script(Reply(CLAIM.format(n=builder_marker(mill_engine))))
     response = llm_client().post("/ask", json={"question": QUESTION})
     assert response.status_code == 200
     answer = Answer.model_validate(response.json())
     assert answer.mode == "generative"
-    assert answer.answer == "Challenge is directed by Klim Shipenko. [1]"
+    assert answer.answer == CHECKED
+    assert all(quote_in_lines(c, sources[c.source]) for c in answer.citations)
     extractive = llm_client().post("/ask", json={"question": QUESTION, "mode": "extractive"})
     assert extractive.json()["mode"] == "extractive"
 
@@ -159,13 +158,14 @@ def test_stream_in_generative_mode_without_an_llm_is_422(client: TestClient) -> 
 
 
 def test_extractive_stream_without_an_llm(
-    client: TestClient, seed_engine: Engine, seed_sources: dict[str, Source]
+    mill_client: Callable[..., TestClient], mill_engine: Engine, sources: dict[str, Source]
 ) -> None:
-    response = client.post("/ask/stream", json={"question": QUESTION})
+    response = mill_client().post("/ask/stream", json={"question": QUESTION})
     events = list(parse_sse(response.text.splitlines()))
-    answer = check_events(events, seed_sources)
+    answer = check_events(events, sources)
     assert answer.mode == "extractive"
-    assert events[0] == ("delta", {"text": seed_engine.ask(QUESTION).answer})
+    assert events[0] == ("delta", {"text": mill_engine.ask(QUESTION).answer})
+    assert answer.answer == mill_engine.ask(QUESTION).answer
 
 
 @pytest.mark.parametrize(
@@ -209,8 +209,8 @@ def test_llm_failures_are_clear_errors_without_fallback(
 def test_llm_failure_falls_back_to_the_extractive_answer_marked(
     llm_client: Callable[..., TestClient],
     llm_standin: OpenAIStandIn,
-    seed_engine: Engine,
-    seed_sources: dict[str, Source],
+    mill_engine: Engine,
+    sources: dict[str, Source],
 ) -> None:
     client = llm_client(llm_timeout_s=1)
     llm_standin.script(Reply("late", delay_s=60))
@@ -219,9 +219,9 @@ def test_llm_failure_falls_back_to_the_extractive_answer_marked(
     assert time.monotonic() - started < 10
     assert response.status_code == 200
     assert response.json()["mode"] == "extractive-fallback"
-    assert response.json()["answer"] == seed_engine.ask(QUESTION).answer
+    assert response.json()["answer"] == mill_engine.ask(QUESTION).answer
     streamed = client.post("/ask/stream", json={"question": QUESTION})
-    answer = check_events(list(parse_sse(streamed.text.splitlines())), seed_sources)
+    answer = check_events(list(parse_sse(streamed.text.splitlines())), sources)
     assert answer.mode == "extractive-fallback"
     metrics = client.get("/metrics").text
     assert 'mode="extractive-fallback"' in metrics
@@ -246,21 +246,20 @@ def test_openapi_documents_streaming_and_the_fallback_mode(client: TestClient) -
 @pytest.mark.slow
 def test_streaming_end_to_end_over_a_real_server(
     serve: Callable[..., object],
-    seed_engine: Engine,
-    llm_engine: EngineFactory,
+    mill_engine: Engine,
     llm_standin: OpenAIStandIn,
-    seed_sources: dict[str, Source],
+    sources: dict[str, Source],
 ) -> None:
     """qa serve (uvicorn) with the stand-in as its LLM: the first delta reaches the client while
     the LLM is still holding back the rest, so nothing buffers the stream on the way."""
-    settings = seed_engine.settings
+    settings = mill_engine.settings
     server = serve(
         settings.index_dir,
         settings.corpus_dir,
         env={"QA_LLM_BASE_URL": llm_standin.url, "QA_LLM_MODEL": "standin"},
     )
     hold = threading.Event()
-    draft = CLAIM.format(n=director_marker(llm_engine()))
+    draft = CLAIM.format(n=builder_marker(mill_engine))
     llm_standin.script(Reply(draft, chunk_chars=4, hold=hold, hold_after=2))
     url = server.url  # type: ignore[attr-defined]
     events: list[tuple[str, dict[str, object]]] = []
@@ -275,9 +274,9 @@ def test_streaming_end_to_end_over_a_real_server(
                 assert not hold.is_set()  # two deltas arrived while the LLM was held
                 hold.set()
     hold.set()
-    answer = check_events(events, seed_sources)
+    answer = check_events(events, sources)
     assert answer.mode == "generative"
-    assert answer.answer == "Challenge is directed by Klim Shipenko. [1]"
+    assert answer.answer == CHECKED
     # And a plain POST /ask through the same server.
     llm_standin.script(Reply(draft))
     plain = httpx.post(url + "/ask", json={"question": QUESTION}, timeout=30)
