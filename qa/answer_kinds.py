@@ -3,7 +3,7 @@
 General English patterns only (dates, numbers with units, amounts of money, capitalised names,
 causal connectives), nothing of any one corpus. They are signals, not verdicts: the reading
 answerer learns how much a kind match is worth on held-out articles, and compares the values of
-two strong answers to notice that sources disagree ("36" against "37").
+two strong answers to notice that sources disagree ("1932" against "1933").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Words as the lexical side of retrieval and answering sees them: tokens, stems, rarity.
 
-One tokenizer serves the BM25 index and the answerer's word-overlap score, so that "launched",
-"launches" and "launch" meet as one stem in both.
+One tokenizer serves the BM25 index and the answerer's word-overlap score, so that "opened",
+"opens" and "open" meet as one stem in both.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
-# "centre", "metres", "theatre": one spelling for both sides of the Atlantic.
+# "centre", "fibres", "theatre": one spelling for both sides of the Atlantic.
 _BRITISH_RE = re.compile(r"(?<=[a-z][bt])re(s?)$")
 _COUNTRY_US = re.compile(r"\bU\.S\.(?=\W|$)|\bU\.S\b|\bUS\b")
 

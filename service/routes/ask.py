@@ -1,4 +1,4 @@
-"""POST /ask, GET /ask and POST /ask/stream: the answer contract of DESIGN.md.
+"""POST /ask, GET /ask and POST /ask/stream: the answer contract (README.md, "The answer contract").
 
 Streaming is Server-Sent Events: ``delta`` events carry the answer's text as it is written (an
 LLM's draft), then one ``answer`` event carries the checked answer, which replaces the draft.

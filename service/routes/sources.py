@@ -46,14 +46,12 @@ async def list_sources(engine: EngineDep) -> SourceList:
 )
 async def source_lines(
     engine: EngineDep,
-    name: Annotated[
-        str, Path(description="The `source` of a citation.", examples=["004_b25d8b9e867eeac6.txt"])
-    ],
+    name: Annotated[str, Path(description="The `source` of a citation.", examples=["bridge.md"])],
     start: Annotated[int | None, Query(ge=1, description="First line (1-based).")] = None,
     end: Annotated[int | None, Query(ge=1, description="Last line (inclusive).")] = None,
 ) -> SourceLinesResponse:
-    """`/sources/004_b25d8b9e867eeac6.txt?start=5&end=5` returns the line cited as
-    004_b25d8b9e867eeac6.txt:5. Only indexed files can be read."""
+    """`/sources/bridge.md?start=3&end=3` returns the line cited as bridge.md:3. Only indexed
+    files can be read."""
     lines = await run_in_threadpool(engine.source_lines, name, start, end)
     return SourceLinesResponse(
         source=lines.source,

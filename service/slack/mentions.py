@@ -5,8 +5,8 @@ Slack sends message text with mentions as ``<@U123>``, links as ``<https://x|lab
 
 Example::
 
-    >>> question_from_message("<@U0BOT> when did the crew &amp; cast launch?")
-    'when did the crew & cast launch?'
+    >>> question_from_message("<@U0BOT> who wrote the R&amp;D report?")
+    'who wrote the R&D report?'
 """
 
 from __future__ import annotations
