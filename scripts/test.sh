@@ -32,7 +32,7 @@ trap cleanup EXIT
 if [ "$fast" = 0 ]; then
   logs="$(mktemp -d)"
   # The real-LLM integration test (tests/qa/test_llamacpp.py) needs llama.cpp and SmolLM2:
-  # built once (~3.5 min on 2 cores), then cached outside the repo. The build starts first and
+  # built once (~1.5 min on 2 cores), then cached outside the repo. The build starts first and
   # runs beside the setup, lint and types, which mostly use one core. Here it must run, not
   # skip.
   step "llama.cpp (beside setup, ruff and mypy)"
