@@ -508,7 +508,7 @@ class IndexStore:
         """Ids of the k chunks nearest to ``vector``, with cosine similarity.
 
         Ids only: the retriever holds every chunk's text already (for BM25), and reading
-        documents and metadata back doubled the cost of the query (see performance.md).
+        documents and metadata back doubled the cost of the query when it was measured.
         """
         return self._nearest(self._chunks, "query", vector, k)
 
