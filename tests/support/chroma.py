@@ -45,18 +45,72 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ExitedEarly(AssertionError):
+    """``chroma run`` ended before its heartbeat answered (its port taken, say)."""
+
+
+def _listens(process: subprocess.Popen[bytes] | None, port: int) -> bool:
+    """Whether ``process`` holds the socket listening on ``port`` (read from /proc; where
+    there is no /proc, assumed)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if process is None or not tables[0].exists():
+        return process is not None
+    inodes = {
+        fields[9]
+        for table in tables
+        if table.exists()
+        for fields in (line.split() for line in table.read_text().splitlines()[1:])
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
+    }
+    try:
+        fds = os.listdir(f"/proc/{process.pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{process.pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
 class ChromaServer:
     """``with ChromaServer(tmp_path / "chroma") as chroma: ... chroma.url``."""
 
     def __init__(self, path: Path, port: int | None = None) -> None:
         self.path = path
+        self._auto_port = port is None
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = path.with_name(path.name + ".log")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
-        """Start the server and return once its heartbeat answers."""
+        """Start the server and return once its heartbeat answers.
+
+        A port picked free can be picked by another test process too before either binds it;
+        then the heartbeat may come from the other's server. A free port is picked again
+        until the server listening is this one's process (a restart keeps its port)."""
+        may_move = self._auto_port and self.process is None
+        for _ in range(5):
+            try:
+                self._start_once(timeout_s)
+            except ExitedEarly:
+                if not may_move:
+                    raise
+            else:
+                if _listens(self.process, self.port):
+                    return
+                self.stop()
+                if not may_move:
+                    raise AssertionError(f"another process answers on port {self.port}")
+            self.port = _free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise AssertionError(f"chroma run could not start on any port tried: {self.log_path}")
+
+    def _start_once(self, timeout_s: float) -> None:
         chroma = Path(sys.executable).with_name("chroma")
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
         with self.log_path.open("ab") as log:
@@ -69,7 +123,7 @@ class ChromaServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"chroma run exited: {self.log_path.read_text()}")
+                raise ExitedEarly(f"chroma run exited: {self.log_path.read_text()}")
             try:
                 if httpx.get(self.url + "/api/v2/heartbeat", timeout=2).status_code == 200:
                     return
