@@ -24,8 +24,8 @@ from pathlib import Path
 
 from qa.answerers import Answerer, Evidence, Sampling
 from qa.answerers.reading import ReadingAnswerer
-from qa.config import Settings, configure_offline_environment, get_settings
-from qa.embeddings import QAEmbedding, make_embedding
+from qa.config import Settings
+from qa.embeddings import QAEmbedding
 from qa.indexer import Indexer, SourceLines
 from qa.ingest import IngestReport
 from qa.llm import LLMClient
@@ -114,10 +114,8 @@ class Engine:
         retrieval: RetrievalMethod = "hybrid",
     ) -> Engine:
         """Load the configured embedding model and index."""
-        configure_offline_environment()
-        settings = settings or get_settings()
-        store = IndexStore.from_settings(settings)
-        return cls(settings, embedding or make_embedding(settings), store, retrieval=retrieval)
+        indexer = Indexer.open(settings, embedding)
+        return cls(indexer.settings, indexer.embedding, indexer.store, retrieval=retrieval)
 
     @property
     def store(self) -> IndexStore:
