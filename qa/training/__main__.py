@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from qa.progress import progress_for
+from qa.training.calibrate import NATURAL_SET
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
 from qa.training.train import TrainConfig
 
@@ -40,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
         "--sources", default="squad2,squad1,qnli,selqa", help="comma-separated data sets"
+    )
+    parser.add_argument(
+        "--natural",
+        type=Path,
+        default=NATURAL_SET,
+        help="the natural-question calibration set (a corpus/ folder and questions-*.jsonl)",
     )
     parser.add_argument("--fresh", action="store_true", help="ignore earlier stages' output")
     parser.add_argument(
@@ -134,9 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.until == "validate":
         return 0
 
-    from qa.training.calibrate import calibrate
+    from qa.training.calibrate import CalibrationSet, calibrate, squad_set
 
-    calibration = calibrate(reader, squad2, CALIBRATION_ARTICLES, args.work)
+    sets = [
+        squad_set(squad2, CALIBRATION_ARTICLES, args.work),
+        CalibrationSet.natural(args.natural),
+    ]
+    calibration = calibrate(reader, sets, args.work)
     _log(f"calibration: {json.dumps(calibration)}")
     if args.until == "calibrate":
         return 0

