@@ -7,9 +7,6 @@ kind of pair comes from (``../shared/data/README.md`` has the sources and licenc
   answer is a positive; the other sentences of its paragraph, and a few from elsewhere in the
   article, are negatives. An unanswerable question gives only negatives, the hardest being the
   sentence of its ``plausible_answers`` span: on topic, the right kind of fact, not an answer.
-  An answerable question also gets the sentences of other paragraphs that share the most of
-  its rare words (and hold no answer) as negatives: in the product, the reader chooses among
-  the sentences retrieval found across a whole corpus, not within one paragraph.
 - SQuAD 1.1 sentences: positives, and as negatives the answer sentences of nearby questions
   (the same article, so on topic).
 - QNLI: labelled pairs, minus rows from held-out articles.
@@ -22,7 +19,6 @@ so the reader learns on the same units it is later asked to score.
 from __future__ import annotations
 
 import csv
-import math
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -31,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from qa.chunking import split_sentences
-from qa.lexical import stems
 from qa.loading import Source
 from qa.squad import read_articles
 
@@ -107,36 +102,13 @@ def squad_questions(path: Path, articles: Iterable[str] | None = None) -> list[S
     return out
 
 
-def _retrieved_negatives(
-    q: SquadQuestion, pool: list[str], idf: dict[str, float], count: int
-) -> list[str]:
-    """The ``count`` sentences of ``pool`` sharing the most IDF-weighted question stems, none
-    holding an answer: what retrieval would set beside the answer in a corpus."""
-    asked = set(stems(q.question))
-    answers = [a.lower() for a in q.answers]
-    scored = []
-    for sentence in pool:
-        if any(a in sentence.lower() for a in answers):
-            continue  # the fact is repeated elsewhere: not a negative
-        shared = asked & set(stems(sentence))
-        if shared:
-            scored.append((sum(idf.get(t, 0.0) for t in shared), sentence))
-    scored.sort(key=lambda item: item[0], reverse=True)
-    return [sentence for _, sentence in scored[:count]]
-
-
 def squad2_pairs(
-    questions: list[SquadQuestion],
-    rng: random.Random,
-    article_negatives: int = 2,
-    retrieved_negatives: int = 3,
+    questions: list[SquadQuestion], rng: random.Random, article_negatives: int = 2
 ) -> list[Pair]:
     """Positives and negatives from SQuAD 2.0 questions (see the module docstring)."""
     by_article: dict[str, list[str]] = {}
     for q in questions:
         by_article.setdefault(q.article, []).extend(q.sentences)
-    by_article = {title: list(dict.fromkeys(s)) for title, s in by_article.items()}
-    idf = _idf([s for sentences in by_article.values() for s in sentences])
     pairs: list[Pair] = []
     for q in questions:
         if not q.answer_sentences and q.plausible_sentence is None and q.answers:
@@ -152,19 +124,7 @@ def squad2_pairs(
         pool = [s for s in by_article[q.article] if s not in own]
         for sentence in rng.sample(pool, min(article_negatives, len(pool))):
             pairs.append(Pair(q.question, sentence, 0, "squad2-article"))
-        if q.answer_sentences:
-            # Unanswerable questions are so only of their own paragraph: another may answer.
-            for sentence in _retrieved_negatives(q, pool, idf, retrieved_negatives):
-                pairs.append(Pair(q.question, sentence, 0, "squad2-retrieved"))
     return pairs
-
-
-def _idf(sentences: list[str]) -> dict[str, float]:
-    frequency: dict[str, int] = {}
-    for sentence in sentences:
-        for term in set(stems(sentence)):
-            frequency[term] = frequency.get(term, 0) + 1
-    return {t: math.log(1 + len(sentences) / f) for t, f in frequency.items()}
 
 
 _LRB = {"-lrb-": "(", "-rrb-": ")", "-lsb-": "[", "-rsb-": "]", "-lcb-": "{", "-rcb-": "}"}
@@ -260,7 +220,6 @@ class PairSet:
 #: only ones written to look answerable when they are not, which is what teaches refusals.
 DEFAULT_CAPS: dict[str, int] = {
     "squad2-article:0": 2_500,
-    "squad2-retrieved:0": 7_500,
     "squad1:1": 6_000,
     "squad1-nearby:0": 6_000,
     "selqa:0": 6_000,

@@ -56,37 +56,6 @@ def test_the_answer_sentence_is_the_positive_and_the_plausible_one_the_hardest_n
     ]
 
 
-def test_retrieved_negatives_share_the_question_s_words_and_never_hold_its_answer() -> None:
-    """Other paragraphs' sentences closest to an answerable question become negatives, unless
-    they repeat the answer; an unanswerable question gets none (another paragraph may answer)."""
-    from qa.training.pairs import SquadQuestion
-
-    def asked(question: str, sentences: tuple[str, ...], answers: tuple[str, ...]) -> SquadQuestion:
-        answer_at = frozenset(i for i, s in enumerate(sentences) if any(a in s for a in answers))
-        return SquadQuestion("Mill", question, sentences, answer_at, None, answers)
-
-    owner = asked("Who owned the mill in 1820?", ("Its owner was Ann Lee.",), ("Ann Lee",))
-    others = asked(
-        "What did the river power?",
-        (
-            "The river powered the mill's wheel from 1820.",  # shares "mill", "1820"
-            "The bakery owner, Ann Lee, sold the mill.",  # repeats the answer
-            "Bread was sold on Sundays.",  # shares nothing
-        ),
-        ("wheel",),
-    )
-    never = asked("Who rebuilt the mill?", ("It burned in 1901.",), ())
-    pairs = squad2_pairs([owner, others, never], random.Random(0), article_negatives=0)
-    retrieved = [(p.question, p.sentence) for p in pairs if p.origin == "squad2-retrieved"]
-    assert ("Who owned the mill in 1820?", "The river powered the mill's wheel from 1820.") in (
-        retrieved
-    )
-    assert all("Ann Lee" not in s for q, s in retrieved if q.startswith("Who owned"))
-    assert all("Sundays" not in s for _, s in retrieved)
-    assert not any(q == "Who rebuilt the mill?" for q, _ in retrieved)
-    assert all(p.label == 0 for p in pairs if p.origin == "squad2-retrieved")
-
-
 def test_held_out_articles_never_reach_the_training_pairs(tmp_path: Path) -> None:
     path = squad(tmp_path, ["Mill", *HELD_OUT])
     pairs = build_pairs(path.parent, HELD_OUT, sources=["squad2"], seed=1, caps={})
