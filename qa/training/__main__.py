@@ -48,6 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         default=NATURAL_SET,
         help="the natural-question calibration set (a corpus/ folder and questions-*.jsonl)",
     )
+    parser.add_argument(
+        "--calibrate-on",
+        default="squad",
+        choices=["squad", "natural", "squad,natural"],
+        metavar="SETS",
+        help="the sets the answerer is calibrated on: squad (the default), natural or "
+        "squad,natural; a set left out is measured with the result (docs/performance.md: what "
+        "each choice does)",
+    )
     parser.add_argument("--fresh", action="store_true", help="ignore earlier stages' output")
     parser.add_argument(
         "--until",

@@ -10,15 +10,17 @@ Two calibration sets, neither trained on, and no eval set:
   worded as users ask them, written for calibration by people who never saw the seeds or the
   eval sets (its README).
 
-Each is indexed as a corpus, exactly as a user's documents would be, and every question goes
-through the product's own retrieval and candidate selection. Then:
+The shipped model is calibrated on ``squad`` and measured on ``natural``
+(``python -m qa.training --calibrate-on``; docs/performance.md has what calibrating on both
+does). Each set is indexed as a corpus, exactly as a user's documents would be, and every
+question goes through the product's own retrieval and candidate selection. Then:
 
 1. a logistic regression over the candidates' signals (``qa.answerers.reading.FEATURES``)
    learns the probability that a candidate holds the answer, each set weighing the same;
 2. the refusal threshold is the one with the best accuracy (a correct answer, or a refusal of an
    unanswerable question), averaged over the sets, that refuses at most
    ``max_false_refusal_rate`` of the answerable questions of *each* set: the product's promise
-   holds on both kinds of text, not on their average;
+   holds on every kind of text calibrated on, not on their average;
 3. accuracy against the number of candidates read is measured, for docs/performance.md.
 """
 
@@ -260,21 +262,23 @@ def choose_threshold(
     return threshold, results[""]
 
 
-#: What each calibration set weighs in the fit, in candidate rows: a constant, so that neither
-#: a set's size nor the L2 penalty's strength against the data depends on how many questions
-#: a set happens to hold.
-SET_WEIGHT = 1000.0
+def set_weights(rows: Mapping[str, int]) -> dict[str, float]:
+    """The weight of one candidate row of each set in the fit: every set then weighs as much as
+    the largest, however many rows it has (one set alone: every row counts once)."""
+    largest = max(rows.values(), default=0)
+    return {name: largest / max(1, count) for name, count in rows.items()}
 
 
 def fit_combination(sets: Mapping[str, Sequence[Observed]], depth: int) -> Combination:
     """The logistic combination over the first ``depth`` candidates of every question, each set
-    weighing the same however many candidates it has (threshold 0.5 until one is chosen)."""
+    weighing the same (``set_weights``); threshold 0.5 until one is chosen."""
     x = np.vstack([o.features[:depth] for observed in sets.values() for o in observed])
     y = np.concatenate([o.labels[:depth] for observed in sets.values() for o in observed])
     rows = {name: sum(len(o.labels[:depth]) for o in observed) for name, observed in sets.items()}
+    per_row = set_weights(rows)
     weight = np.concatenate(
         [
-            np.full(len(o.labels[:depth]), SET_WEIGHT / max(1, rows[name]))
+            np.full(len(o.labels[:depth]), per_row[name])
             for name, observed in sets.items()
             for o in observed
         ]
@@ -302,12 +306,14 @@ def calibrate(
     sets: Sequence[CalibrationSet],
     work: Path,
     max_false_refusal_rate: float = 0.10,
+    measured: Sequence[CalibrationSet] = (),
 ) -> dict[str, Any]:
     """Fit the combination, the candidate count and the threshold on ``sets``; store them in
-    the model's reader.json."""
+    the model's reader.json. The ``measured`` sets are only measured with the result."""
     from qa.training.export import write_manifest
 
     observed = {s.name: observe(reader, s, max(DEPTHS), work) for s in sets}
+    only_measured = {s.name: observe(reader, s, max(DEPTHS), work) for s in measured}
     fitted: dict[int, tuple[Combination, dict[str, Outcome]]] = {}
     for depth in DEPTHS:
         combination = fit_combination(observed, depth)
@@ -331,6 +337,14 @@ def calibrate(
         "sets": {s.name: {"data": s.description, "questions": len(s.questions)} for s in sets},
         "max_false_refusal_rate": max_false_refusal_rate,
         "figures": _as_dicts(results),
+        "measured": {
+            name: {
+                "data": next(s.description for s in measured if s.name == name),
+                "questions": len(items),
+                **outcome(items, combination, combination.threshold, depth).__dict__,
+            }
+            for name, items in only_measured.items()
+        },
         "reader_alone": {"threshold": alone_threshold, "figures": _as_dicts(alone)},
         "by_candidates": {
             str(d): {"threshold": c.threshold, "figures": _as_dicts(r)}

@@ -54,6 +54,19 @@ def _outcomes_table(per_set: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _measured(measured: dict[str, dict[str, Any]]) -> str:
+    """The sets measured with the calibration but not calibrated on, as a paragraph."""
+    if not measured:
+        return ""
+    names = "; ".join(
+        f"{name}: {v['data']}, {v['questions']} questions" for name, v in measured.items()
+    )
+    return (
+        f"Measured with this calibration, not calibrated on ({names}):\n\n"
+        f"{_outcomes_table(measured)}\n\n"
+    )
+
+
 def _curve_table(curve: dict[str, dict[str, Any]]) -> str:
     """One row per candidate count and calibration set."""
     lines = [f"| candidates | set | {_OUTCOME_HEADER} |", "|---|---|---|---|---|---|"]
@@ -124,7 +137,7 @@ answerable questions, threshold {calibration.get("threshold")}:
 
 {_outcomes_table(calibration.get("figures", {}))}
 
-The reader alone, without the other signals (threshold
+{_measured(calibration.get("measured", {}))}The reader alone, without the other signals (threshold
 {calibration.get("reader_alone", {}).get("threshold")}):
 
 {_outcomes_table(calibration.get("reader_alone", {}).get("figures", {}))}

@@ -23,6 +23,7 @@ from qa.training.calibrate import (
     fit_combination,
     fit_logistic,
     outcome,
+    set_weights,
 )
 from qa.training.validate import auc
 
@@ -94,13 +95,19 @@ def test_a_row_weighted_twice_counts_as_two_rows() -> None:
     assert np.allclose(weighted, repeated) and abs(bias - repeated_bias) < 1e-9
 
 
-def test_each_set_weighs_the_same_however_many_questions_it_has() -> None:
-    a = [question([2.0, -1.0], [1.0, 0.0], True), question([0.0, -2.0], [0.0, 0.0], False)]
-    b = [question([0.5, 1.0], [0.0, 1.0], True), question([1.5, -0.5], [0.0, 0.0], False)]
-    once = fit_combination({"a": a, "b": b}, depth=2)
-    b_five_times = fit_combination({"a": a, "b": b * 5}, depth=2)
-    assert np.allclose(once.weights, b_five_times.weights, atol=1e-6)
-    assert abs(once.bias - b_five_times.bias) < 1e-6
+def test_each_set_weighs_as_much_as_the_largest() -> None:
+    weights = set_weights({"squad": 3000, "natural": 600})
+    assert weights == {"squad": 1.0, "natural": 5.0}
+    assert set_weights({"squad": 3000}) == {"squad": 1.0}  # alone: the plain fit
+
+
+def test_one_set_alone_is_the_plain_fit() -> None:
+    observed = [question([2.0, -1.0], [1.0, 0.0], True), question([0.0, -2.0], [0.0, 0.0], False)]
+    fitted = fit_combination({"squad": observed}, depth=2)
+    x = np.vstack([o.features for o in observed])
+    y = np.concatenate([o.labels for o in observed])
+    weights, bias = fit_logistic(x, y)
+    assert np.allclose(fitted.weights, weights) and fitted.bias == bias
 
 
 def test_the_false_refusal_budget_holds_on_every_set_not_on_their_average() -> None:
