@@ -54,6 +54,12 @@ def _outcomes_table(per_set: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _calibrated_on(args: argparse.Namespace) -> str:
+    """The --calibrate-on option, when it is not the default."""
+    chosen = getattr(args, "calibrate_on", "squad")
+    return "" if chosen == "squad" else f" --calibrate-on {chosen}"
+
+
 def _measured(measured: dict[str, dict[str, Any]]) -> str:
     """The sets measured with the calibration but not calibrated on, as a paragraph."""
     if not measured:
@@ -130,7 +136,7 @@ unanswerable ones):
 
 {_table(validation.get("calibration_articles", {}))}
 
-The answerer, calibrated through the product's own retrieval on two held-out sets
+The answerer, calibrated through the product's own retrieval on held-out data
 ({described}; see `qa/training/calibrate.py`), {calibration.get("candidates")} candidates read,
 false refusals held to at most {calibration.get("max_false_refusal_rate")} of each set's
 answerable questions, threshold {calibration.get("threshold")}:
@@ -155,7 +161,7 @@ as `qa eval --squad` does (never trained or calibrated on):
 
 ```bash
 pip install -e ".[train]"
-python -m qa.training --data {args.data} --out {out} --fresh
+python -m qa.training --data {args.data} --out {out} --fresh{_calibrated_on(args)}
 ```
 """
     path = out / "MODEL_CARD.md"

@@ -1,0 +1,42 @@
+"""The model card renders what calibration found, per set, and the command that made it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from qa.training.card import write_card
+from qa.training.train import TrainConfig
+
+OUTCOME = {
+    "accuracy": 0.5,
+    "answer_accuracy": 0.8,
+    "refusal_accuracy": 0.2,
+    "false_refusal_rate": 0.09,
+}
+
+
+def test_the_card_shows_each_set_and_the_measured_one(tmp_path: Path) -> None:
+    out, work = tmp_path / "out", tmp_path / "work"
+    (work / "checkpoint").mkdir(parents=True)
+    (work / "checkpoint" / "train_seconds.txt").write_text("60")
+    out.mkdir()
+    (out / "model.onnx").write_bytes(b"not a model")
+    calibration = {
+        "threshold": 0.2,
+        "candidates": 4,
+        "max_false_refusal_rate": 0.1,
+        "sets": {"squad": {"data": "Warsaw, Force", "questions": 863}},
+        "figures": {"squad": OUTCOME},
+        "measured": {"natural": {"data": "natural/", "questions": 180, **OUTCOME}},
+        "reader_alone": {"threshold": 0.6, "figures": {"squad": OUTCOME}},
+        "by_candidates": {"4": {"threshold": 0.2, "figures": {"squad": OUTCOME}}},
+    }
+    args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad,natural")
+    card = write_card(args, TrainConfig(), {"squad2:1": 10}, {}, calibration, ["Normans"])
+    text = card.read_text()
+    assert "| squad | 0.5 | 0.8 | 0.2 | 0.09 |" in text
+    assert "not calibrated on (natural: natural/, 180 questions)" in text
+    assert "| natural | 0.5 | 0.8 | 0.2 | 0.09 |" in text
+    assert "| 4 | squad | 0.5 | 0.8 | 0.2 | 0.09 |" in text
+    assert "--fresh --calibrate-on squad,natural" in text
