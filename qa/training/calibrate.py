@@ -313,7 +313,7 @@ def calibrate(
     from qa.training.export import write_manifest
 
     observed = {s.name: observe(reader, s, max(DEPTHS), work) for s in sets}
-    only_measured = {s.name: observe(reader, s, max(DEPTHS), work) for s in measured}
+    only_measured = [(s, observe(reader, s, max(DEPTHS), work)) for s in measured]
     fitted: dict[int, tuple[Combination, dict[str, Outcome]]] = {}
     for depth in DEPTHS:
         combination = fit_combination(observed, depth)
@@ -338,12 +338,12 @@ def calibrate(
         "max_false_refusal_rate": max_false_refusal_rate,
         "figures": _as_dicts(results),
         "measured": {
-            name: {
-                "data": next(s.description for s in measured if s.name == name),
+            s.name: {
+                "data": s.description,
                 "questions": len(items),
                 **outcome(items, combination, combination.threshold, depth).__dict__,
             }
-            for name, items in only_measured.items()
+            for s, items in only_measured
         },
         "reader_alone": {"threshold": alone_threshold, "figures": _as_dicts(alone)},
         "by_candidates": {

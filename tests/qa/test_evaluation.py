@@ -19,10 +19,10 @@ from qa.evaluation import (
     load_gold,
     load_thresholds,
     matches,
-    normalise,
     run_eval,
 )
 from qa.loading import load_corpus
+from tests.support.gold_sets import assert_sound
 
 REPO = Path(__file__).resolve().parents[2]
 GOLD_SETS = [REPO / "eval" / f"{name}.jsonl" for name in ("gold", "dev", "blind")]
@@ -43,26 +43,7 @@ CATEGORIES = {
 @pytest.mark.parametrize("path", GOLD_SETS, ids=lambda p: p.name)
 def test_every_evidence_line_exists_and_supports_its_answer(path: Path) -> None:
     lines = {s.path: s.lines for s in load_corpus(REPO / "seeds").sources}
-    items = load_gold(path)
-    assert len({q.id for q in items}) == len(items), "ids must be unique"
-    for q in items:
-        assert q.category in CATEGORIES, q.id
-        if not q.answerable:
-            assert q.answers == [] and q.evidence == [], q.id
-            continue
-        assert q.answers and q.evidence, q.id
-        texts = []
-        for source, number in q.evidence_lines():
-            assert source in lines and 1 <= number <= len(lines[source]), (
-                f"{q.id}: {source}:{number}"
-            )
-            text = lines[source][number - 1]
-            # each line states at least one accepted answer of some group
-            assert any(normalise(a) in normalise(text) for g in q.answers for a in g), (
-                f"{q.id}: {source}:{number} supports none of {q.answers}"
-            )
-            texts.append(text)
-        assert matches(" ".join(texts), q.answers), q.id
+    assert_sound(load_gold(path), lines, CATEGORIES)
 
 
 def test_gold_set_covers_the_required_categories() -> None:

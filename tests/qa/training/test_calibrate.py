@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.answerers.reading import FEATURES, Combination
-from qa.evaluation import matches, normalise
 from qa.loading import load_corpus
 from qa.training.calibrate import (
     NATURAL_SET,
@@ -26,6 +25,7 @@ from qa.training.calibrate import (
     set_weights,
 )
 from qa.training.validate import auc
+from tests.support.gold_sets import assert_sound
 
 WIDTH = len(FEATURES)
 
@@ -138,22 +138,8 @@ def test_a_missing_calibration_set_says_what_it_needs(tmp_path: Path) -> None:
 
 def test_the_natural_calibration_set_is_sound() -> None:
     """Every evidence line exists and states an answer; unanswerable questions have none."""
-    natural = CalibrationSet.natural()
+    questions = CalibrationSet.natural().questions
     lines = {s.path: s.lines for s in load_corpus(NATURAL_SET / "corpus").sources}
-    questions = natural.questions
-    assert len({q.id for q in questions}) == len(questions), "ids must be unique"
     assert sum(not q.answerable for q in questions) >= 30
     assert sum(q.answerable for q in questions) >= 100
-    for q in questions:
-        assert q.category in {"fact", "paraphrase", "unanswerable"}, q.id
-        if not q.answerable:
-            assert q.answers == [] and q.evidence == [], q.id
-            continue
-        assert q.answers and q.evidence, q.id
-        for source, number in q.evidence_lines():
-            assert source in lines and 1 <= number <= len(lines[source]), f"{q.id}: {source}"
-            text = lines[source][number - 1]
-            assert any(normalise(a) in normalise(text) for g in q.answers for a in g), (
-                f"{q.id}: {source}:{number} supports none of {q.answers}"
-            )
-        assert matches(" ".join(lines[s][n - 1] for s, n in q.evidence_lines()), q.answers)
+    assert_sound(questions, lines, {"fact", "paraphrase", "unanswerable"})
