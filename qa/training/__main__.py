@@ -150,13 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.until == "validate":
         return 0
 
-    from qa.training.calibrate import CalibrationSet, calibrate, squad_set
+    from qa.training.calibrate import CalibrationSet, calibrate, split_sets, squad_set
 
-    sets = [
-        squad_set(squad2, CALIBRATION_ARTICLES, args.work),
-        CalibrationSet.natural(args.natural),
-    ]
-    calibration = calibrate(reader, sets, args.work)
+    available = {
+        "squad": squad_set(squad2, CALIBRATION_ARTICLES, args.work),
+        "natural": CalibrationSet.natural(args.natural),
+    }
+    calibrated, measured = split_sets(available, args.calibrate_on.split(","))
+    calibration = calibrate(reader, calibrated, args.work, measured=measured)
     _log(f"calibration: {json.dumps(calibration)}")
     if args.until == "calibrate":
         return 0

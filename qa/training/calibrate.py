@@ -130,6 +130,21 @@ def observe(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def split_sets(
+    available: Mapping[str, CalibrationSet], chosen: Sequence[str]
+) -> tuple[list[CalibrationSet], list[CalibrationSet]]:
+    """The ``chosen`` sets to calibrate on, and the others, to be measured with the result."""
+    unknown = [name for name in chosen if name not in available]
+    if unknown or not chosen:
+        raise ValueError(
+            f"Unknown calibration set(s) {unknown or chosen}: choose among {sorted(available)}."
+        )
+    return (
+        [available[name] for name in chosen],
+        [s for name, s in available.items() if name not in chosen],
+    )
+
+
 def squad_set(squad_file: Path, articles: Sequence[str], work: Path) -> CalibrationSet:
     """The SQuAD ``articles`` written as a corpus under ``work``."""
     corpus = write_corpus(squad_file, work / "squad-calibration-corpus", articles)

@@ -23,6 +23,7 @@ from qa.training.calibrate import (
     fit_logistic,
     outcome,
     set_weights,
+    split_sets,
 )
 from qa.training.validate import auc
 from tests.support.gold_sets import assert_sound
@@ -143,3 +144,14 @@ def test_the_natural_calibration_set_is_sound() -> None:
     assert sum(not q.answerable for q in questions) >= 30
     assert sum(q.answerable for q in questions) >= 100
     assert_sound(questions, lines, {"fact", "paraphrase", "unanswerable"})
+
+
+def test_the_sets_left_out_of_calibration_are_measured(tmp_path: Path) -> None:
+    squad_like = CalibrationSet("squad", tmp_path, (), "articles")
+    natural = CalibrationSet("natural", tmp_path, (), "documents")
+    available = {"squad": squad_like, "natural": natural}
+    assert split_sets(available, ["squad"]) == ([squad_like], [natural])
+    assert split_sets(available, ["natural"]) == ([natural], [squad_like])
+    assert split_sets(available, ["squad", "natural"]) == ([squad_like, natural], [])
+    with pytest.raises(ValueError, match="choose among"):
+        split_sets(available, ["eval"])
