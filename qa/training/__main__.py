@@ -40,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
+        "--listwise",
+        type=float,
+        default=TrainConfig.listwise,
+        help="weight of the listwise term: each question's sentences read as one choice among "
+        "them and 'none' (0: binary cross-entropy alone; see qa/training/train.py). Pairs are "
+        "then not repeated for weight",
+    )
+    parser.add_argument(
         "--sources", default="squad2,squad1,qnli,selqa", help="comma-separated data sets"
     )
     parser.add_argument(
@@ -81,11 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         max_length=args.max_length,
         seed=args.seed,
+        listwise=args.listwise,
     )
     from qa.training.pairs import build_pairs, squad_questions
 
     sources = [s for s in args.sources.split(",") if s]
-    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed)
+    # The listwise term already weighs each group's answer and its strongest wrong sentence.
+    repeats: dict[str, int] | None = {} if config.listwise > 0 else None
+    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed, repeats=repeats)
     _log(f"pairs: {len(pairs.train)} ({json.dumps(pairs.counts)})")
     (args.work / "pairs.json").write_text(json.dumps(pairs.counts, indent=2) + "\n")
     if args.until == "pairs":
@@ -108,11 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         from qa.training.train import train
 
         bar = progress_for()
-        steps = max(1, int(len(pairs.train) / config.batch_size * config.epochs))
-        bar.start(steps, "Training the reader")
         last = [time.monotonic()]
 
         def on_step(step: int, total: int, loss: float) -> None:
+            if step == 1:
+                bar.start(total, "Training the reader")
             bar.advance()
             if step % 50 == 0 or step == total:
                 rate = 50 / max(1e-9, time.monotonic() - last[0])

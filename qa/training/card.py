@@ -54,10 +54,43 @@ def _outcomes_table(per_set: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _calibrated_on(args: argparse.Namespace) -> str:
-    """The --calibrate-on option, when it is not the default."""
+#: Training settings and their command-line flags, for the reproduce line.
+_FLAGS = {
+    "base": "--base",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "learning_rate": "--lr",
+    "max_length": "--max-length",
+    "seed": "--seed",
+    "listwise": "--listwise",
+}
+
+
+def _options(args: argparse.Namespace, config: TrainConfig) -> str:
+    """The command-line options that differ from the defaults, so the command reproduces."""
+    default = TrainConfig()
+    options = [
+        f" {flag} {getattr(config, field)}"
+        for field, flag in _FLAGS.items()
+        if getattr(config, field) != getattr(default, field)
+    ]
+    sources = getattr(args, "sources", "squad2,squad1,qnli,selqa")
+    if sources != "squad2,squad1,qnli,selqa":
+        options.append(f" --sources {sources}")
     chosen = getattr(args, "calibrate_on", "squad")
-    return "" if chosen == "squad" else f" --calibrate-on {chosen}"
+    if chosen != "squad":
+        options.append(f" --calibrate-on {chosen}")
+    return "".join(options)
+
+
+def _loss(config: TrainConfig) -> str:
+    if config.listwise <= 0:
+        return "Binary cross-entropy"
+    return (
+        f"Binary cross-entropy plus {config.listwise} x a listwise term (each question's "
+        'sentences read as one choice among them and "none"; `qa/training/train.py`; pairs '
+        "not repeated for weight)"
+    )
 
 
 def _measured(measured: dict[str, dict[str, Any]]) -> str:
@@ -123,7 +156,7 @@ Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all
 
 ## Training
 
-Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
+{_loss(config)}, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
 {config.learning_rate} with {config.warmup:.0%} warm-up then linear decay, at most
 {config.max_length} tokens, seed {config.seed}; {seconds} s on {platform.machine()}
 ({time.strftime("%Y-%m-%d")}).
@@ -161,7 +194,7 @@ as `qa eval --squad` does (never trained or calibrated on):
 
 ```bash
 pip install -e ".[train]"
-python -m qa.training --data {args.data} --out {out} --fresh{_calibrated_on(args)}
+python -m qa.training --data {args.data} --out {out} --fresh{_options(args, config)}
 ```
 """
     path = out / "MODEL_CARD.md"

@@ -40,3 +40,19 @@ def test_the_card_shows_each_set_and_the_measured_one(tmp_path: Path) -> None:
     assert "| natural | 0.5 | 0.8 | 0.2 | 0.09 |" in text
     assert "| 4 | squad | 0.5 | 0.8 | 0.2 | 0.09 |" in text
     assert "--fresh --calibrate-on squad,natural" in text
+
+
+def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_path: Path) -> None:
+    out, work = tmp_path / "out", tmp_path / "work"
+    (work / "checkpoint").mkdir(parents=True)
+    (work / "checkpoint" / "train_seconds.txt").write_text("60")
+    out.mkdir()
+    (out / "model.onnx").write_bytes(b"not a model")
+    calibration = {"sets": {}, "figures": {}, "by_candidates": {}, "reader_alone": {}}
+    args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad")
+    config = TrainConfig(listwise=1.0, epochs=1.5)
+    text = write_card(args, config, {}, {}, calibration, ["Normans"]).read_text()
+    assert "--fresh --epochs 1.5 --listwise 1.0\n" in text
+    assert "plus 1.0 x a listwise term" in text
+    plain = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
+    assert "--fresh\n" in plain and "listwise" not in plain
