@@ -40,14 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
-        "--listwise",
-        type=float,
-        default=TrainConfig.listwise,
-        help="weight of the listwise term: each question's sentences read as one choice among "
-        "them and 'none' (0: binary cross-entropy alone; see qa/training/train.py). Pairs are "
-        "then not repeated for weight",
-    )
-    parser.add_argument(
         "--sources", default="squad2,squad1,qnli,selqa", help="comma-separated data sets"
     )
     parser.add_argument(
@@ -89,14 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         max_length=args.max_length,
         seed=args.seed,
-        listwise=args.listwise,
     )
     from qa.training.pairs import build_pairs, squad_questions
 
     sources = [s for s in args.sources.split(",") if s]
-    # The listwise term already weighs each group's answer and its strongest wrong sentence.
-    repeats: dict[str, int] | None = {} if config.listwise > 0 else None
-    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed, repeats=repeats)
+    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed)
     _log(f"pairs: {len(pairs.train)} ({json.dumps(pairs.counts)})")
     (args.work / "pairs.json").write_text(json.dumps(pairs.counts, indent=2) + "\n")
     if args.until == "pairs":

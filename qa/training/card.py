@@ -62,7 +62,6 @@ _FLAGS = {
     "learning_rate": "--lr",
     "max_length": "--max-length",
     "seed": "--seed",
-    "listwise": "--listwise",
 }
 
 
@@ -81,16 +80,6 @@ def _options(args: argparse.Namespace, config: TrainConfig) -> str:
     if chosen != "squad":
         options.append(f" --calibrate-on {chosen}")
     return "".join(options)
-
-
-def _loss(config: TrainConfig) -> str:
-    if config.listwise <= 0:
-        return "Binary cross-entropy"
-    return (
-        f"Binary cross-entropy plus {config.listwise} x a listwise term (each question's "
-        'sentences read as one choice among them and "none"; `qa/training/train.py`; pairs '
-        "not repeated for weight)"
-    )
 
 
 def _measured(measured: dict[str, dict[str, Any]]) -> str:
@@ -156,7 +145,7 @@ Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all
 
 ## Training
 
-{_loss(config)}, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
+Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
 {config.learning_rate} with {config.warmup:.0%} warm-up then linear decay, at most
 {config.max_length} tokens, seed {config.seed}; {seconds} s on {platform.machine()}
 ({time.strftime("%Y-%m-%d")}).

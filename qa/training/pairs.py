@@ -11,8 +11,6 @@ kind of pair comes from (``../shared/data/README.md`` has the sources and licenc
   (the same article, so on topic).
 - QNLI: labelled pairs, minus rows from held-out articles.
 - SelQA: every sentence of a section labelled for a question.
-- ``swapped`` (not among the default sources): unanswerable questions made from answerable SQuAD
-  2.0 ones by swapping a name or a number (``swapped_pairs``).
 
 Sentences of SQuAD paragraphs are cut by ``qa.chunking``, the splitter the product indexes with,
 so the reader learns on the same units it is later asked to score.
@@ -40,9 +38,6 @@ class Pair:
     label: int
     #: Which data set and rule made it ("squad2", "squad2-plausible", "selqa", ...).
     origin: str
-    #: Pairs of one question read against several sentences share a group (None: a lone pair).
-    #: Training can then also learn which one sentence of the group answers, or that none does.
-    group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,78 +103,27 @@ def squad_questions(path: Path, articles: Iterable[str] | None = None) -> list[S
 
 
 def squad2_pairs(
-    questions: list[SquadQuestion],
-    rng: random.Random,
-    article_negatives: int = 2,
-    first_group: int = 0,
+    questions: list[SquadQuestion], rng: random.Random, article_negatives: int = 2
 ) -> list[Pair]:
-    """Positives and negatives from SQuAD 2.0 questions (see the module docstring); each
-    question's pairs are one group, numbered from ``first_group``."""
+    """Positives and negatives from SQuAD 2.0 questions (see the module docstring)."""
     by_article: dict[str, list[str]] = {}
     for q in questions:
         by_article.setdefault(q.article, []).extend(q.sentences)
     pairs: list[Pair] = []
-    for group, q in enumerate(questions, start=first_group):
+    for q in questions:
         if not q.answer_sentences and q.plausible_sentence is None and q.answers:
             continue  # an answer that no sentence holds: the splitter and the span disagree
         for index, sentence in enumerate(q.sentences):
             if index in q.answer_sentences:
-                pairs.append(Pair(q.question, sentence, 1, "squad2", group))
+                pairs.append(Pair(q.question, sentence, 1, "squad2"))
             elif index == q.plausible_sentence:
-                pairs.append(Pair(q.question, sentence, 0, "squad2-plausible", group))
+                pairs.append(Pair(q.question, sentence, 0, "squad2-plausible"))
             else:
-                pairs.append(Pair(q.question, sentence, 0, "squad2-paragraph", group))
+                pairs.append(Pair(q.question, sentence, 0, "squad2-paragraph"))
         own = set(q.sentences)
         pool = [s for s in by_article[q.article] if s not in own]
         for sentence in rng.sample(pool, min(article_negatives, len(pool))):
-            pairs.append(Pair(q.question, sentence, 0, "squad2-article", group))
-    return pairs
-
-
-#: A name or a number inside a question: capitalised words not opening it, or digits.
-_NAME = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w'-]*(?: [A-Z][\w'-]*)*|\d[\d,.]*)")
-
-
-def swapped_pairs(
-    questions: list[SquadQuestion],
-    rng: random.Random,
-    other_negatives: int = 2,
-    first_group: int = 0,
-) -> list[Pair]:
-    """Unanswerable questions made from answerable ones: one name or number of the question is
-    swapped for another of the same form (a number for a number) taken from another question on
-    the article and found nowhere in this paragraph. The sentence that answered the original is
-    then on topic, holds the right kind of fact, and no longer answers: a negative. Each made
-    question is a group of that sentence and ``other_negatives`` of its paragraph's others, with no
-    positive."""
-    names: dict[str, list[str]] = {}
-    for q in questions:
-        names.setdefault(q.article, []).extend(m.group(0) for m in _NAME.finditer(q.question))
-    pairs: list[Pair] = []
-    group = first_group
-    for q in questions:
-        found = list(_NAME.finditer(q.question))
-        if not q.answer_sentences or not found:
-            continue
-        target = rng.choice(found)
-        numeric = target.group(0)[0].isdigit()
-        paragraph = " ".join(q.sentences).lower()
-        pool = sorted(
-            {
-                n
-                for n in names[q.article]
-                if n[0].isdigit() == numeric and n.lower() not in paragraph
-            }
-        )
-        if not pool:
-            continue
-        made = q.question[: target.start()] + rng.choice(pool) + q.question[target.end() :]
-        others = [i for i in range(len(q.sentences)) if i not in q.answer_sentences]
-        for index in sorted(q.answer_sentences):
-            pairs.append(Pair(made, q.sentences[index], 0, "squad2-swapped", group))
-        for index in rng.sample(others, min(other_negatives, len(others))):
-            pairs.append(Pair(made, q.sentences[index], 0, "squad2-swapped-paragraph", group))
-        group += 1
+            pairs.append(Pair(q.question, sentence, 0, "squad2-article"))
     return pairs
 
 
@@ -206,23 +150,21 @@ def _tsv_rows(path: Path, header: bool) -> Iterator[list[str]]:
 
 
 def squad1_pairs(
-    path: Path, rng: random.Random, negatives: int = 2, window: int = 30, first_group: int = 0
+    path: Path, rng: random.Random, negatives: int = 2, window: int = 30
 ) -> list[Pair]:
     """SQuAD 1.1 answer sentences as positives; the answer sentences of questions near it in
-    the file (the file keeps an article's questions together) as on-topic negatives. Each
-    question's pairs are one group, numbered from ``first_group``."""
+    the file (the file keeps an article's questions together) as on-topic negatives."""
     rows = [
         (detokenise(r[0]), detokenise(r[1])) for r in _tsv_rows(path, header=True) if len(r) > 2
     ]
     pairs: list[Pair] = []
     for index, (question, sentence) in enumerate(rows):
-        group = first_group + index
-        pairs.append(Pair(question, sentence, 1, "squad1", group))
+        pairs.append(Pair(question, sentence, 1, "squad1"))
         lo, hi = max(0, index - window), min(len(rows), index + window + 1)
-        # Sorted: a set's order changes from run to run, and the sample must not.
+        # Sorted: a set's order changes with the hash seed, and the sample must not.
         others = sorted({rows[j][1] for j in range(lo, hi) if rows[j][1] != sentence})
         for other in rng.sample(others, min(negatives, len(others))):
-            pairs.append(Pair(question, other, 0, "squad1-nearby", group))
+            pairs.append(Pair(question, other, 0, "squad1-nearby"))
     return pairs
 
 
@@ -239,18 +181,13 @@ def qnli_pairs(path: Path, excluded_sentences: set[str]) -> list[Pair]:
     return pairs
 
 
-def selqa_pairs(paths: Iterable[Path], first_group: int = 0) -> list[Pair]:
-    """SelQA's labelled pairs; the rows of one question (consecutive in the files) are a group."""
+def selqa_pairs(paths: Iterable[Path]) -> list[Pair]:
     pairs: list[Pair] = []
-    group, previous = first_group - 1, None
     for path in paths:
         for row in _tsv_rows(path, header=False):
             if len(row) < 3 or row[2] not in ("0", "1"):
                 continue
-            question = detokenise(row[0])
-            if question != previous:
-                group, previous = group + 1, question
-            pairs.append(Pair(question, detokenise(row[1]), int(row[2]), "selqa", group))
+            pairs.append(Pair(detokenise(row[0]), detokenise(row[1]), int(row[2]), "selqa"))
     return pairs
 
 
@@ -305,10 +242,6 @@ def _capped(pairs: list[Pair], caps: dict[str, int], rng: random.Random) -> list
     return kept
 
 
-def _next_group(pairs: list[Pair]) -> int:
-    return 1 + max((p.group for p in pairs if p.group is not None), default=-1)
-
-
 def build_pairs(
     data_dir: Path,
     held_out: Iterable[str],
@@ -325,23 +258,16 @@ def build_pairs(
     pairs: list[Pair] = []
     if "squad2" in chosen:
         titles = [title for title, _ in read_squad(squad2) if title not in set(held)]
-        pairs += squad2_pairs(squad_questions(squad2, titles), rng, first_group=_next_group(pairs))
-    if "swapped" in chosen:
-        titles = [title for title, _ in read_squad(squad2) if title not in set(held)]
-        pairs += swapped_pairs(squad_questions(squad2, titles), rng, first_group=_next_group(pairs))
+        pairs += squad2_pairs(squad_questions(squad2, titles), rng)
     if "squad1" in chosen:
-        pairs += squad1_pairs(
-            data_dir / "squad1-train-sentences.tsv", rng, first_group=_next_group(pairs)
-        )
+        pairs += squad1_pairs(data_dir / "squad1-train-sentences.tsv", rng)
     if "qnli" in chosen:
         paragraphs = in_held_out_paragraphs(squad2, held)
         sentences = held_out_sentences(squad2, held)
         rows = qnli_pairs(data_dir / "qnli-dev.tsv", sentences)
         pairs += [p for p in rows if not any(p.sentence in text for text in paragraphs)]
     if "selqa" in chosen:
-        pairs += selqa_pairs(
-            [data_dir / "selqa-dev.tsv", data_dir / "selqa-test.tsv"], _next_group(pairs)
-        )
+        pairs += selqa_pairs([data_dir / "selqa-dev.tsv", data_dir / "selqa-test.tsv"])
     pairs = _capped(pairs, DEFAULT_CAPS if caps is None else caps, rng)
     times = DEFAULT_REPEATS if repeats is None else repeats
     pairs = [p for p in pairs for _ in range(times.get(f"{p.origin}:{p.label}", 1))]

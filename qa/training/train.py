@@ -1,13 +1,9 @@
 """Fine-tuning the cross-encoder: a BERT-style encoder with one logit on (question, sentence).
 
 Pointwise binary cross-entropy, so that the logit's sigmoid reads as "this sentence answers the
-question" on its own, which a refusal threshold needs. With ``listwise`` above 0, a second term
-reads each group of pairs (one question against several sentences, ``Pair.group``) as one
-choice among its sentences and "none of them", the latter a fixed logit of 0: a softmax over
-``[0, s_1 ... s_n]`` whose target is the answering sentence, or "none" when no sentence of the
-group answers. That is the decision the answerer makes (the best candidate, or a refusal), and
-its gradient goes mostly to the group's strongest wrong sentence. Batches are drawn from length
-buckets so that padding, the main waste on 2 cores, stays small.
+question" on its own, which a refusal threshold needs. (A listwise term with a "none" choice was
+measured and not kept: docs/performance.md.) Batches are drawn from length buckets so that
+padding, the main waste on 2 cores, stays small.
 """
 
 from __future__ import annotations
@@ -48,8 +44,6 @@ class TrainConfig:
     max_length: int = 128
     seed: int = 13
     threads: int = 0  # 0: every core
-    #: Weight of the listwise term (0: binary cross-entropy alone).
-    listwise: float = 0.0
 
 
 def _batches(
@@ -66,78 +60,6 @@ def _batches(
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def _group_batches(
-    pairs: Sequence[Pair], lengths: Sequence[int], batch_size: int, rng: random.Random
-) -> list[list[int]]:
-    """Indices in batches of whole groups (a lone pair is a group of one), about ``batch_size``
-    pairs each, groups of similar length together, the batches in random order."""
-    groups: dict[object, list[int]] = {}
-    for index, pair in enumerate(pairs):
-        key = ("group", pair.group) if pair.group is not None else ("pair", index)
-        groups.setdefault(key, []).append(index)
-    units = list(groups.values())
-    rng.shuffle(units)
-    window = 50 * batch_size
-    batches: list[list[int]] = []
-    start = 0
-    while start < len(units):
-        # About 50 batches' worth of groups, sorted by their mean length, cut into batches.
-        end, size = start, 0
-        while end < len(units) and size < window:
-            size += len(units[end])
-            end += 1
-        part = sorted(units[start:end], key=lambda unit: sum(lengths[i] for i in unit) / len(unit))
-        batch: list[int] = []
-        for unit in part:
-            batch += unit
-            if len(batch) >= batch_size:
-                batches.append(batch)
-                batch = []
-        if batch:
-            batches.append(batch)
-        start = end
-    rng.shuffle(batches)
-    return batches
-
-
-def unique_in_groups(pairs: Sequence[Pair]) -> list[Pair]:
-    """Each (group, sentence) once: a pair repeated for weight would count its sentence twice
-    among the choices of its group."""
-    seen: set[tuple[int, str]] = set()
-    out: list[Pair] = []
-    for pair in pairs:
-        if pair.group is not None:
-            key = (pair.group, pair.sentence)
-            if key in seen:
-                continue
-            seen.add(key)
-        out.append(pair)
-    return out
-
-
-def listwise_loss(logits: Any, labels: Any, groups: Sequence[int | None]) -> Any:
-    """Mean over the batch's groups of -log P(the answering sentence), or of -log P(none) when
-    no sentence of the group answers, under a softmax over ``[0, logits of the group]``."""
-    import torch
-
-    members: dict[int, list[int]] = {}
-    for position, group in enumerate(groups):
-        if group is not None:
-            members.setdefault(group, []).append(position)
-    terms = []
-    for positions in members.values():
-        index = torch.tensor(positions, device=logits.device)
-        scores = logits[index]
-        choices = torch.cat([scores.new_zeros(1), scores])
-        answer = labels[index] > 0.5
-        # Several answering sentences (a span split across two) share the target's mass.
-        target = torch.logsumexp(scores[answer], 0) if bool(answer.any()) else choices[0]
-        terms.append(torch.logsumexp(choices, 0) - target)
-    if not terms:
-        return logits.sum() * 0.0
-    return torch.stack(terms).mean()
 
 
 def train(
@@ -161,12 +83,9 @@ def train(
     model.to(device)
     model.train()
 
-    if config.listwise > 0:
-        pairs = unique_in_groups(pairs)
     lengths = [len(p.question) + len(p.sentence) for p in pairs]
     epochs = max(1, math.ceil(config.epochs))
-    make = _group_batches if config.listwise > 0 else _batches
-    plan = [make(pairs, lengths, config.batch_size, rng) for _ in range(epochs)]
+    plan = [_batches(pairs, lengths, config.batch_size, rng) for _ in range(epochs)]
     batches = [b for epoch in plan for b in epoch]
     batches = batches[: max(1, int(len(plan[0]) * config.epochs))]
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
@@ -192,9 +111,6 @@ def train(
         labels = torch.tensor([float(pairs[i].label) for i in batch], device=device)
         logits = model(**encoded).logits.squeeze(-1)
         loss = loss_fn(logits, labels)
-        if config.listwise > 0:
-            groups = [pairs[i].group for i in batch]
-            loss = loss + config.listwise * listwise_loss(logits, labels, groups)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

@@ -49,10 +49,12 @@ def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_pa
     out.mkdir()
     (out / "model.onnx").write_bytes(b"not a model")
     calibration = {"sets": {}, "figures": {}, "by_candidates": {}, "reader_alone": {}}
-    args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad")
-    config = TrainConfig(listwise=1.0, epochs=1.5)
+    args = argparse.Namespace(
+        out=out, work=work, data=Path("data"), calibrate_on="squad", sources="squad2,qnli"
+    )
+    config = TrainConfig(epochs=1.5, seed=7)
     text = write_card(args, config, {}, {}, calibration, ["Normans"]).read_text()
-    assert "--fresh --epochs 1.5 --listwise 1.0\n" in text
-    assert "plus 1.0 x a listwise term" in text
+    assert "--fresh --epochs 1.5 --seed 7 --sources squad2,qnli\n" in text
+    args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad")
     plain = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
-    assert "--fresh\n" in plain and "listwise" not in plain
+    assert "--fresh\n" in plain

@@ -11,14 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.training.pairs import (
-    SquadQuestion,
-    build_pairs,
-    detokenise,
-    squad2_pairs,
-    squad_questions,
-    swapped_pairs,
-)
+from qa.training.pairs import build_pairs, detokenise, squad2_pairs, squad_questions
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
 
 PARAGRAPH = "The mill was built in 1820. Its owner was Ann Lee. It burned down in 1901."
@@ -88,45 +81,3 @@ def test_tokenised_text_reads_as_prose() -> None:
 def test_plain_words_survive_detokenising(tokens: list[str]) -> None:
     text = " ".join(tokens)
     assert detokenise(text) == text
-
-
-def test_each_squad_question_is_one_group_of_its_sentences(tmp_path: Path) -> None:
-    questions = squad_questions(squad(tmp_path, ["Mill"]))
-    pairs = squad2_pairs(questions, random.Random(0), article_negatives=0, first_group=5)
-    groups = {p.question: p.group for p in pairs}
-    assert groups == {"Who owned the mill?": 5, "Who rebuilt the mill?": 6}
-    # The unanswerable question's group holds no positive: "none of these" is its answer.
-    assert not [p for p in pairs if p.group == 6 and p.label == 1]
-
-
-def question(text: str, sentences: tuple[str, ...], answer: int | None) -> SquadQuestion:
-    return SquadQuestion(
-        article="Mills",
-        question=text,
-        sentences=sentences,
-        answer_sentences=frozenset() if answer is None else frozenset({answer}),
-        plausible_sentence=None,
-        answers=("x",) if answer is not None else (),
-    )
-
-
-def test_a_swapped_name_makes_the_answer_sentence_a_negative() -> None:
-    sentences = ("The mill was built in 1820.", "Its owner was Ann Lee.", "It burned in 1901.")
-    owned = question("Who owned the mill of Ann Lee in 1820?", sentences, 1)
-    other = question("Where did Tom Hart build a mill in 1744?", ("Tom Hart built it.",), 0)
-    pairs = swapped_pairs([owned, other], random.Random(0), other_negatives=1, first_group=3)
-    made = [p for p in pairs if p.question != owned.question and p.group == 3]
-    assert made and all(p.label == 0 for p in made)
-    hard = [p for p in made if p.origin == "squad2-swapped"]
-    assert [p.sentence for p in hard] == ["Its owner was Ann Lee."]
-    # The swapped-in name or number is one the paragraph never mentions, of the same form.
-    assert made[0].question in {
-        "Who owned the mill of Tom Hart in 1820?",
-        "Who owned the mill of Ann Lee in 1744?",
-    }
-    assert len(made) == 2  # the hard negative and one other sentence of the paragraph
-
-
-def test_a_question_with_no_name_or_number_is_not_swapped() -> None:
-    plain = question("who owned the mill?", ("Its owner was Ann Lee.",), 0)
-    assert swapped_pairs([plain], random.Random(0)) == []
