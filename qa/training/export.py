@@ -37,13 +37,14 @@ def export_onnx(checkpoint: Path, out_dir: Path, max_length: int) -> Path:
         truncation="only_second",
         max_length=max_length,
     )
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    # BERT-style tokenizers give token_type_ids; MPNet's do not, and its model takes none.
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         fp32 = Path(work) / "model-fp32.onnx"
         torch.onnx.export(
             model,
-            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+            tuple(sample[n] for n in names),
             str(fp32),
             input_names=names,
             output_names=["logits"],

