@@ -16,12 +16,18 @@ OUTCOME = {
 }
 
 
-def test_the_card_shows_each_set_and_the_measured_one(tmp_path: Path) -> None:
+def trained(tmp_path: Path) -> tuple[Path, Path]:
+    """An output folder with a model file and a work folder with a training time."""
     out, work = tmp_path / "out", tmp_path / "work"
     (work / "checkpoint").mkdir(parents=True)
     (work / "checkpoint" / "train_seconds.txt").write_text("60")
     out.mkdir()
     (out / "model.onnx").write_bytes(b"not a model")
+    return out, work
+
+
+def test_the_card_shows_each_set_and_the_measured_one(tmp_path: Path) -> None:
+    out, work = trained(tmp_path)
     calibration = {
         "threshold": 0.2,
         "candidates": 4,
@@ -43,11 +49,7 @@ def test_the_card_shows_each_set_and_the_measured_one(tmp_path: Path) -> None:
 
 
 def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_path: Path) -> None:
-    out, work = tmp_path / "out", tmp_path / "work"
-    (work / "checkpoint").mkdir(parents=True)
-    (work / "checkpoint" / "train_seconds.txt").write_text("60")
-    out.mkdir()
-    (out / "model.onnx").write_bytes(b"not a model")
+    out, work = trained(tmp_path)
     calibration = {"sets": {}, "figures": {}, "by_candidates": {}, "reader_alone": {}}
     args = argparse.Namespace(
         out=out, work=work, data=Path("data"), calibrate_on="squad", sources="squad2,qnli"
