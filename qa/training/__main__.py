@@ -20,6 +20,7 @@ from pathlib import Path
 
 from qa.progress import progress_for
 from qa.training.calibrate import NATURAL_SET
+from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
 from qa.training.train import TrainConfig
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
-        "--sources", default="squad2,squad1,qnli,selqa", help="comma-separated data sets"
+        "--sources", default=",".join(DEFAULT_SOURCES), help="comma-separated data sets"
     )
     parser.add_argument(
         "--natural",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.reader import MODEL_FILE, file_sha256
+from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES
 from qa.training.train import TrainConfig
 
@@ -82,8 +83,8 @@ def _options(args: argparse.Namespace, config: TrainConfig) -> str:
         for field, flag in _FLAGS.items()
         if getattr(config, field) != getattr(default, field)
     ]
-    sources = getattr(args, "sources", "squad2,squad1,qnli,selqa")
-    if sources != "squad2,squad1,qnli,selqa":
+    sources = getattr(args, "sources", ",".join(DEFAULT_SOURCES))
+    if sources != ",".join(DEFAULT_SOURCES):
         options.append(f" --sources {sources}")
     chosen = getattr(args, "calibrate_on", "squad")
     if chosen != "squad":
@@ -144,10 +145,10 @@ logit, "this sentence answers the question". `qa` ships it int8-quantized as `{M
 
 {_SOURCES}
 Held out, never trained on: {", ".join(CALIBRATION_ARTICLES)} (calibration) and
-{", ".join(test_articles)} (the out-of-domain test set of `qa eval --squad`). Calibrated also on
+{", ".join(test_articles)} (the out-of-domain test set of `qa eval --squad`); and
 `qa/training/natural/` (news-style documents and user-worded questions written for calibration;
-its README). Nothing from `eval/` or from the corpus shipped in `seeds/` is trained or
-calibrated on.
+its README), calibrated on or only measured as the figures below say. Nothing from `eval/` or
+from the corpus shipped in `seeds/` is trained or calibrated on.
 
 Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all).
 

@@ -216,6 +216,9 @@ class PairSet:
     counts: dict[str, int]
 
 
+#: The data sets a training run uses unless told otherwise (``--sources``).
+DEFAULT_SOURCES: tuple[str, ...] = ("squad2", "squad1", "qnli", "selqa")
+
 #: At most this many pairs of each ``origin:label``: a mix that trains in about half an hour on
 #: 2 cores (~1.4 steps of 32 a second). Every SQuAD 2.0 pair is kept: its questions are the
 #: only ones written to look answerable when they are not, which is what teaches refusals.
@@ -245,7 +248,7 @@ def _capped(pairs: list[Pair], caps: dict[str, int], rng: random.Random) -> list
 def build_pairs(
     data_dir: Path,
     held_out: Iterable[str],
-    sources: Iterable[str] = ("squad2", "squad1", "qnli", "selqa"),
+    sources: Iterable[str] = DEFAULT_SOURCES,
     seed: int = 13,
     caps: dict[str, int] | None = None,
     repeats: dict[str, int] | None = None,

