@@ -53,7 +53,11 @@ def reader_inputs(
     texts: dict[str, list[str]] = {}
     for question in questions:
         evidence, _ = engine.retrieve(question)
-        texts[question] = [c.sentence.text for c in answerer.candidates(evidence)]
+        chosen = answerer.candidates(evidence)
+        # What the reader reads: with each sentence's context when the model takes one.
+        texts[question] = answerer.reader.segments(
+            [c.sentence.text for c in chosen], [c.context for c in chosen]
+        )
     return answerer.reader, texts
 
 
