@@ -53,11 +53,7 @@ def reader_inputs(
     texts: dict[str, list[str]] = {}
     for question in questions:
         evidence, _ = engine.retrieve(question)
-        chosen = answerer.candidates(evidence)
-        # What the reader reads: with each sentence's context when the model takes one.
-        texts[question] = answerer.reader.segments(
-            [c.sentence.text for c in chosen], [c.context for c in chosen]
-        )
+        texts[question] = [c.sentence.text for c in answerer.candidates(evidence)]
     return answerer.reader, texts
 
 

@@ -7,10 +7,6 @@ The project trains it (``python -m qa.training``) and ships it int8-quantized in
 ``QA_READER_MODEL`` points at another folder of the same shape (``model.onnx``,
 ``tokenizer.json``, ``reader.json``).
 
-A model trained with context (``reader.json``: ``"context": "previous"``) reads each sentence
-followed by the one before it, after a separator token: "It opened in 1990. [SEP] The museum
-stands by the river.". The sentence is still what it scores; the context says what "it" is.
-
 Example::
 
     >>> reader = Reader.load()
@@ -50,10 +46,6 @@ class ReaderManifest:
     sha256: str | None
     #: The answerer's learned combination and refusal threshold (``qa.answerers.reading``).
     calibration: dict[str, Any]
-    #: "previous" when the model reads each sentence with the one before it; "none" when alone.
-    context: str = "none"
-    #: The token between a sentence and its context (the tokenizer's own separator).
-    separator: str = "[SEP]"
 
     @classmethod
     def read(cls, path: Path) -> ReaderManifest:
@@ -62,15 +54,7 @@ class ReaderManifest:
             max_length=int(data.get("max_length", 128)),
             sha256=data.get("sha256"),
             calibration=dict(data.get("calibration") or {}),
-            context=str(data.get("context", "none")),
-            separator=str(data.get("separator", "[SEP]")),
         )
-
-
-def with_context(sentence: str, context: str, separator: str) -> str:
-    """What a context-trained reader reads for ``sentence``: it, then what came before it.
-    Training and answering both build it here, so the two cannot drift apart."""
-    return f"{sentence} {separator} {context}" if context else sentence
 
 
 def file_sha256(path: Path) -> str:
@@ -174,24 +158,8 @@ class Reader:
     def calibration(self) -> dict[str, Any]:
         return self.manifest.calibration
 
-    @property
-    def reads_context(self) -> bool:
-        """Whether the model was trained to read a sentence with the one before it."""
-        return self.manifest.context == "previous"
-
-    def segments(self, sentences: Sequence[str], contexts: Sequence[str] | None) -> list[str]:
-        """The text the model reads for each sentence: with its context when it was trained
-        so and ``contexts`` (the sentence before each, "" for none) is given."""
-        if not self.reads_context or contexts is None:
-            return list(sentences)
-        separator = self.manifest.separator
-        return [with_context(s, c, separator) for s, c in zip(sentences, contexts, strict=True)]
-
-    def logits(
-        self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
-    ) -> NDArray[np.float32]:
-        """The raw logit of each (question, sentence) pair; ``contexts``, when given, holds the
-        sentence before each one (see ``segments``).
+    def logits(self, question: str, sentences: Sequence[str]) -> NDArray[np.float32]:
+        """The raw logit of each (question, sentence) pair.
 
         Each pair runs on its own: the int8 model quantizes its activations with one range per
         run, so in a batch a sentence's score would shift with its neighbours and their padding
@@ -199,7 +167,6 @@ class Reader:
         """
         if not sentences:
             return np.zeros(0, dtype=np.float32)
-        sentences = self.segments(sentences, contexts)
         with self._lock:
             question = self._shortened(question)
             encoded = self._tokenizer.encode_batch([(question, s) for s in sentences])
@@ -225,8 +192,6 @@ class Reader:
             return question
         return question[: encoding.offsets[limit - 1][1]]
 
-    def score(
-        self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
-    ) -> NDArray[np.float32]:
+    def score(self, question: str, sentences: Sequence[str]) -> NDArray[np.float32]:
         """The probability that each sentence answers the question."""
-        return _sigmoid(self.logits(question, sentences, contexts))
+        return _sigmoid(self.logits(question, sentences))

@@ -87,8 +87,6 @@ class Candidate:
     cover: float
     kind_match: float
     kind_missing: float
-    #: The sentence before it in its chunk ("" for the first): what a pronoun points back to.
-    context: str = ""
     #: The values of the asked kind it states (for disagreements).
     values: list[str] = field(default_factory=list)
     logit: float = 0.0
@@ -154,9 +152,7 @@ class ReadingAnswerer(Answerer):
         found: list[Candidate] = []
         seen: set[str] = set()
         for rank, hit in enumerate([*evidence.chunks, *evidence.candidates]):
-            before = ""
             for sentence in hit.chunk.sentences:
-                context, before = before, sentence.text
                 vector = evidence.sentence_vectors.get(sentence.id)
                 if vector is None or sentence.text in seen or not _worth_quoting(sentence):
                     continue
@@ -170,7 +166,6 @@ class ReadingAnswerer(Answerer):
                         cover=weights.share(set(stems(sentence.text))),
                         kind_match=0.0,
                         kind_missing=0.0,
-                        context=context,
                     )
                 )
         found.sort(key=lambda c: c.cosine + c.cover, reverse=True)
@@ -186,9 +181,7 @@ class ReadingAnswerer(Answerer):
     def read(self, evidence: Evidence) -> list[Candidate]:
         """The candidates scored by the reader and the combination, best first."""
         chosen = self.candidates(evidence)
-        logits = self.reader.logits(
-            evidence.question.text, [c.sentence.text for c in chosen], [c.context for c in chosen]
-        )
+        logits = self.reader.logits(evidence.question.text, [c.sentence.text for c in chosen])
         for candidate, logit in zip(chosen, logits, strict=True):
             candidate.logit = float(logit)
             candidate.probability = self.combination.probability(candidate.features())

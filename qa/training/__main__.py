@@ -41,12 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
-        "--context",
-        choices=["none", "previous"],
-        default=TrainConfig.context,
-        help="read each sentence alone, or with the one before it",
-    )
-    parser.add_argument(
         "--sources", default=",".join(DEFAULT_SOURCES), help="comma-separated data sets"
     )
     parser.add_argument(
@@ -88,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         max_length=args.max_length,
         seed=args.seed,
-        context=args.context,
     )
     from qa.training.pairs import build_pairs, squad_questions
 
@@ -139,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from qa.training.export import export_onnx
 
-    export_onnx(checkpoint, args.out, config.max_length, config.context)
+    export_onnx(checkpoint, args.out, config.max_length)
     _log(f"exported: {args.out}")
     if args.until == "export":
         return 0

@@ -108,9 +108,7 @@ def observe(
         for item in calibration_set.questions:
             evidence, _ = engine.retrieve(item.question)
             ranked = answerer.candidates(evidence)
-            logits = reader.logits(
-                item.question, [c.sentence.text for c in ranked], [c.context for c in ranked]
-            )
+            logits = reader.logits(item.question, [c.sentence.text for c in ranked])
             rows = []
             for candidate, logit in zip(ranked, logits, strict=True):
                 candidate.logit = float(logit)

@@ -64,14 +64,6 @@ _BASES = {
     "(Apache-2.0)",
 }
 
-#: How the model reads a sentence (``--context``), in the card's words.
-_CONTEXTS = {
-    "none": "Each sentence is read alone.",
-    "previous": "Each sentence is read followed by the one before it in its paragraph, after "
-    "the\nseparator token, where the data keeps sentences in order (SQuAD 2.0, SelQA); the "
-    "answerer\ngives it the sentence before each candidate in its chunk.",
-}
-
 #: Training settings and their command-line flags, for the reproduce line.
 _FLAGS = {
     "base": "--base",
@@ -80,7 +72,6 @@ _FLAGS = {
     "learning_rate": "--lr",
     "max_length": "--max-length",
     "seed": "--seed",
-    "context": "--context",
 }
 
 
@@ -166,7 +157,7 @@ Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all
 Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
 {config.learning_rate} with {config.warmup:.0%} warm-up then linear decay, at most
 {config.max_length} tokens, seed {config.seed}; {seconds} s on {platform.machine()}
-({time.strftime("%Y-%m-%d")}). {_CONTEXTS.get(config.context, config.context)}
+({time.strftime("%Y-%m-%d")}).
 
 ## Figures
 

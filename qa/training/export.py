@@ -12,7 +12,7 @@ from typing import Any
 from qa.reader import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, file_sha256
 
 
-def export_onnx(checkpoint: Path, out_dir: Path, max_length: int, context: str = "none") -> Path:
+def export_onnx(checkpoint: Path, out_dir: Path, max_length: int) -> Path:
     """Write ``out_dir/model.onnx`` (int8 weights) and its tokenizer from a saved checkpoint.
 
     The graph is traced with eager attention on a padded batch: traced on a batch without
@@ -55,9 +55,7 @@ def export_onnx(checkpoint: Path, out_dir: Path, max_length: int, context: str =
         _check_padding(fp32, model, tokenizer, onnxruntime)
         quantize_dynamic(str(fp32), str(out_dir / MODEL_FILE), weight_type=QuantType.QInt8)
     shutil.copy(checkpoint / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
-    write_manifest(
-        out_dir, max_length, calibration=None, context=context, separator=tokenizer.sep_token
-    )
+    write_manifest(out_dir, max_length, calibration=None)
     return out_dir / MODEL_FILE
 
 
@@ -84,24 +82,15 @@ def _check_padding(fp32: Path, model: Any, tokenizer: Any, onnxruntime: Any) -> 
 
 
 def write_manifest(
-    out_dir: Path,
-    max_length: int,
-    calibration: dict[str, Any] | None,
-    context: str | None = None,
-    separator: str | None = None,
+    out_dir: Path, max_length: int, calibration: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """(Re)write ``reader.json``, keeping an existing calibration, context and separator
-    unless new ones are given."""
+    """(Re)write ``reader.json``, keeping an existing calibration unless one is given."""
     path = out_dir / MANIFEST_FILE
     old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    data: dict[str, Any] = {
+    data = {
         "max_length": max_length,
         "sha256": file_sha256(out_dir / MODEL_FILE),
+        "calibration": calibration if calibration is not None else old.get("calibration", {}),
     }
-    context = context if context is not None else old.get("context", "none")
-    if context != "none":
-        data["context"] = context
-        data["separator"] = separator if separator is not None else old.get("separator", "[SEP]")
-    data["calibration"] = calibration if calibration is not None else old.get("calibration", {})
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return data

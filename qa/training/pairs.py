@@ -12,11 +12,6 @@ kind of pair comes from (``../shared/data/README.md`` has the sources and licenc
 - QNLI: labelled pairs, minus rows from held-out articles.
 - SelQA: every sentence of a section labelled for a question.
 
-Where the data keeps sentences in order (SQuAD 2.0 paragraphs, SelQA sections), a pair also
-carries the sentence before its own: a reader trained with context (``--context previous``)
-reads the two together. SQuAD 1.1 sentences and QNLI rows come alone, so such a reader also
-learns to read a sentence with no context, as it must for the first line of a document.
-
 Sentences of SQuAD paragraphs are cut by ``qa.chunking``, the splitter the product indexes with,
 so the reader learns on the same units it is later asked to score.
 """
@@ -43,8 +38,6 @@ class Pair:
     label: int
     #: Which data set and rule made it ("squad2", "squad2-plausible", "selqa", ...).
     origin: str
-    #: The sentence before ``sentence`` where it came from ("" when first or unknown).
-    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,32 +106,25 @@ def squad2_pairs(
     questions: list[SquadQuestion], rng: random.Random, article_negatives: int = 2
 ) -> list[Pair]:
     """Positives and negatives from SQuAD 2.0 questions (see the module docstring)."""
-    # Each sentence with the one before it in its paragraph.
-    by_article: dict[str, list[tuple[str, str]]] = {}
+    by_article: dict[str, list[str]] = {}
     for q in questions:
-        by_article.setdefault(q.article, []).extend(_with_befores(q.sentences))
+        by_article.setdefault(q.article, []).extend(q.sentences)
     pairs: list[Pair] = []
     for q in questions:
         if not q.answer_sentences and q.plausible_sentence is None and q.answers:
             continue  # an answer that no sentence holds: the splitter and the span disagree
-        for index, (sentence, before) in enumerate(_with_befores(q.sentences)):
+        for index, sentence in enumerate(q.sentences):
             if index in q.answer_sentences:
-                origin, label = "squad2", 1
+                pairs.append(Pair(q.question, sentence, 1, "squad2"))
             elif index == q.plausible_sentence:
-                origin, label = "squad2-plausible", 0
+                pairs.append(Pair(q.question, sentence, 0, "squad2-plausible"))
             else:
-                origin, label = "squad2-paragraph", 0
-            pairs.append(Pair(q.question, sentence, label, origin, before))
+                pairs.append(Pair(q.question, sentence, 0, "squad2-paragraph"))
         own = set(q.sentences)
-        pool = [item for item in by_article[q.article] if item[0] not in own]
-        for sentence, before in rng.sample(pool, min(article_negatives, len(pool))):
-            pairs.append(Pair(q.question, sentence, 0, "squad2-article", before))
+        pool = [s for s in by_article[q.article] if s not in own]
+        for sentence in rng.sample(pool, min(article_negatives, len(pool))):
+            pairs.append(Pair(q.question, sentence, 0, "squad2-article"))
     return pairs
-
-
-def _with_befores(sentences: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Each sentence with the one before it ("" for the first)."""
-    return list(zip(sentences, ("", *sentences[:-1]), strict=True))
 
 
 _LRB = {"-lrb-": "(", "-rrb-": ")", "-lsb-": "[", "-rsb-": "]", "-lcb-": "{", "-rcb-": "}"}
@@ -196,18 +182,12 @@ def qnli_pairs(path: Path, excluded_sentences: set[str]) -> list[Pair]:
 
 
 def selqa_pairs(paths: Iterable[Path]) -> list[Pair]:
-    """SelQA rows; a question's rows are its section's sentences in order, so the row before
-    (for the same question) is a sentence's context."""
     pairs: list[Pair] = []
     for path in paths:
-        last_question, last_sentence = "", ""
         for row in _tsv_rows(path, header=False):
             if len(row) < 3 or row[2] not in ("0", "1"):
                 continue
-            question, sentence = detokenise(row[0]), detokenise(row[1])
-            before = last_sentence if question == last_question else ""
-            pairs.append(Pair(question, sentence, int(row[2]), "selqa", before))
-            last_question, last_sentence = question, sentence
+            pairs.append(Pair(detokenise(row[0]), detokenise(row[1]), int(row[2]), "selqa"))
     return pairs
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.reader import with_context
 from qa.training.pairs import Pair
 
 #: The five packages that carry all-mpnet-base-v2 as one zip cut in parts.
@@ -112,8 +111,6 @@ class TrainConfig:
     max_length: int = 128
     seed: int = 13
     threads: int = 0  # 0: every core
-    #: "previous": read each sentence with the one before it (``qa.reader.with_context``).
-    context: str = "none"
 
 
 def _batches(
@@ -153,12 +150,7 @@ def train(
     model.to(device)
     model.train()
 
-    reads_context = config.context == "previous"
-    segments = [
-        with_context(p.sentence, p.context, tokenizer.sep_token) if reads_context else p.sentence
-        for p in pairs
-    ]
-    lengths = [len(p.question) + len(segment) for p, segment in zip(pairs, segments, strict=True)]
+    lengths = [len(p.question) + len(p.sentence) for p in pairs]
     epochs = max(1, math.ceil(config.epochs))
     plan = [_batches(pairs, lengths, config.batch_size, rng) for _ in range(epochs)]
     batches = [b for epoch in plan for b in epoch]
@@ -177,7 +169,7 @@ def train(
     for step, batch in enumerate(batches):
         encoded = tokenizer(
             [pairs[i].question for i in batch],
-            [segments[i] for i in batch],
+            [pairs[i].sentence for i in batch],
             truncation="only_second",
             max_length=config.max_length,
             padding=True,

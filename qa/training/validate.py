@@ -45,7 +45,7 @@ def validate(reader: Reader, questions: Sequence[SquadQuestion]) -> Validation:
     for q in questions:
         if not q.sentences:
             continue
-        scores = reader.score(q.question, list(q.sentences), ["", *q.sentences[:-1]])
+        scores = reader.score(q.question, list(q.sentences))
         best = int(np.argmax(scores))
         if q.answers:
             hits += best in q.answer_sentences

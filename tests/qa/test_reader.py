@@ -21,7 +21,6 @@ from qa.reader import (
     TOKENIZER_FILE,
     Reader,
     file_sha256,
-    with_context,
 )
 
 
@@ -100,36 +99,6 @@ def test_another_model_folder_is_used_as_it_is(tmp_path: Path) -> None:
     other = Reader.load(folder)
     assert other.calibration["threshold"] == 0.7
     assert other.model_dir == folder
-
-
-def test_a_context_model_reads_each_sentence_then_the_one_before_it(
-    tmp_path: Path, reader: Reader
-) -> None:
-    """reader.json's "context": "previous" makes the reader read "sentence [SEP] context"."""
-    folder = copy_model(tmp_path / "model")
-    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-    manifest.update(context="previous", separator="[SEP]")
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-    reading = Reader(folder, threads=1)
-    assert reading.reads_context and not reader.reads_context
-    sentences = ["It was built by Ann Lee.", "The mill stands by the river."]
-    contexts = ["The mill stands by the river.", ""]
-    assert reading.segments(sentences, contexts) == [
-        "It was built by Ann Lee. [SEP] The mill stands by the river.",
-        "The mill stands by the river.",
-    ]
-    joined = [with_context(s, c, "[SEP]") for s, c in zip(sentences, contexts, strict=True)]
-    question = "Who built the mill?"
-    assert np.allclose(
-        reading.logits(question, sentences, contexts), reader.logits(question, joined)
-    )
-    # Without contexts, or for a model trained without them, the sentence is read alone.
-    assert np.allclose(reading.logits(question, sentences), reader.logits(question, sentences))
-    assert np.allclose(
-        reader.logits(question, sentences, contexts), reader.logits(question, sentences)
-    )
-    with pytest.raises(ValueError):
-        reading.segments(sentences, contexts[:1])
 
 
 @pytest.mark.parametrize("length", [1, 200, 2_000])

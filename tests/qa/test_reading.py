@@ -137,8 +137,6 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before(
     evidence, _ = engine.retrieve("What still guides ships at night?")
     ranked = answerer.read(evidence)
     pronoun = next(c for c in ranked if c.sentence.text.startswith("It still guides"))
-    # What a context-trained reader would read with it: the sentence before, in its chunk.
-    assert pronoun.context == "The stone lighthouse was built by Tomas Varga in 1871."
     (citation,) = answerer._cite([pronoun])
     assert citation.quote.startswith("The stone lighthouse was built")
     assert citation.quote.endswith("guides ships at night.")

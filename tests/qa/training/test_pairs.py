@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.training.pairs import build_pairs, detokenise, selqa_pairs, squad2_pairs, squad_questions
+from qa.training.pairs import build_pairs, detokenise, squad2_pairs, squad_questions
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
 
 PARAGRAPH = "The mill was built in 1820. Its owner was Ann Lee. It burned down in 1901."
@@ -53,33 +53,6 @@ def test_the_answer_sentence_is_the_positive_and_the_plausible_one_the_hardest_n
     plausible = [p for p in pairs if p.origin == "squad2-plausible"]
     assert [(p.question, p.sentence, p.label) for p in plausible] == [
         ("Who rebuilt the mill?", "Its owner was Ann Lee.", 0)
-    ]
-
-
-def test_each_sentence_carries_the_one_before_it_in_its_paragraph(tmp_path: Path) -> None:
-    questions = squad_questions(squad(tmp_path, ["Mill"]))
-    pairs = squad2_pairs(questions, random.Random(0))
-    contexts = {(p.sentence, p.context) for p in pairs}
-    assert ("The mill was built in 1820.", "") in contexts
-    assert ("Its owner was Ann Lee.", "The mill was built in 1820.") in contexts
-    # Every pair, negatives drawn from elsewhere in the article too, has its own paragraph's.
-    sentences = questions[0].sentences
-    assert contexts <= set(zip(sentences, ("", *sentences[:-1]), strict=True))
-
-
-def test_a_selqa_row_follows_the_row_before_it_for_the_same_question(tmp_path: Path) -> None:
-    rows = [
-        "Who owned the mill ?\tThe mill was built in 1820 .\t0",
-        "Who owned the mill ?\tIts owner was Ann Lee .\t1",
-        "When did it burn ?\tIt burned down in 1901 .\t1",
-    ]
-    path = tmp_path / "selqa.tsv"
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    pairs = selqa_pairs([path])
-    assert [(p.sentence, p.context) for p in pairs] == [
-        ("The mill was built in 1820.", ""),
-        ("Its owner was Ann Lee.", "The mill was built in 1820."),
-        ("It burned down in 1901.", ""),
     ]
 
 
