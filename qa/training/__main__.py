@@ -16,7 +16,9 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qa.progress import progress_for
 from qa.training.calibrate import NATURAL_SET
@@ -24,9 +26,51 @@ from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
 from qa.training.train import TrainConfig
 
+if TYPE_CHECKING:
+    from qa.reader import Reader
+    from qa.training.pairs import Pair
+
 
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _load_teacher(folder: Path) -> Reader:
+    from qa.errors import ConfigError
+    from qa.reader import Reader
+
+    try:
+        return Reader.load(folder)
+    except ConfigError as error:
+        print(f"error: --teacher: {error.message}\nhint: {error.hint}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _teacher_targets(
+    pairs: Sequence[Pair], teacher: Reader, weight: float, work: Path
+) -> list[float]:
+    """The training labels blended with the teacher's probabilities (scored once, cached)."""
+    from qa.training.distill import soft_targets, teacher_probabilities
+
+    bar = progress_for()
+    started = [0.0]
+
+    def on_question(done: int, total: int) -> None:
+        if done == 1:
+            bar.start(total, "Teacher scoring the pairs")
+            started[0] = time.monotonic()
+        bar.advance()
+        if done % 2000 == 0 or done == total:
+            rate = done / max(1e-9, time.monotonic() - started[0])
+            _log(f"teacher: {done}/{total} questions ({rate:.1f}/s)")
+
+    try:
+        probabilities = teacher_probabilities(
+            pairs, teacher, work / "teacher-probabilities.json", on_question
+        )
+    finally:
+        bar.stop()
+    return soft_targets(pairs, probabilities, weight)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         "squad,natural; a set left out is measured with the result (docs/performance.md: what "
         "each choice does)",
     )
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        help="a stronger reader folder (model.onnx, tokenizer.json, reader.json) whose "
+        "probabilities are blended into the training labels: distillation",
+    )
+    parser.add_argument(
+        "--teacher-weight",
+        type=float,
+        default=0.5,
+        help="the teacher's share of each training label, 0 to 1 (default 0.5)",
+    )
     parser.add_argument("--fresh", action="store_true", help="ignore earlier stages' output")
     parser.add_argument(
         "--until",
@@ -65,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         default="card",
     )
     args = parser.parse_args(argv)
+    if not 0.0 <= args.teacher_weight <= 1.0:
+        parser.error(f"--teacher-weight must be between 0 and 1, not {args.teacher_weight}")
+    # Checked before the data is read: a wrong teacher fails in a second, not after pairs.
+    teacher = _load_teacher(args.teacher) if args.teacher is not None else None
     if not (args.data / "squad2-dev-half-13.json").is_file():
         print(
             f"error: no training data in {args.data} (squad2-dev-half-13.json missing).\n"
@@ -94,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
 
     checkpoint = args.work / "checkpoint"
     # What the checkpoint was trained with: a resumed run must not reuse one made otherwise.
-    recipe = {"config": dataclasses.asdict(config), "pairs": pairs.counts}
+    recipe: dict[str, Any] = {"config": dataclasses.asdict(config), "pairs": pairs.counts}
+    if teacher is not None:
+        recipe["teacher"] = {"sha256": teacher.manifest.sha256, "weight": args.teacher_weight}
     recipe_file = args.work / "recipe.json"
     if (checkpoint / "config.json").is_file():
         earlier = json.loads(recipe_file.read_text()) if recipe_file.is_file() else None
@@ -121,8 +183,11 @@ def main(argv: list[str] | None = None) -> int:
                 last[0], last[1] = time.monotonic(), step
                 _log(f"step {step}/{total} loss {loss:.4f} ({rate:.2f} steps/s)")
 
+        targets = None
+        if teacher is not None:
+            targets = _teacher_targets(pairs.train, teacher, args.teacher_weight, args.work)
         try:
-            train(pairs.train, config, checkpoint, on_step)
+            train(pairs.train, config, checkpoint, on_step, targets)
         finally:
             bar.stop()
         recipe_file.write_text(json.dumps(recipe, indent=2) + "\n")
@@ -133,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     from qa.training.export import export_onnx
 
     export_onnx(checkpoint, args.out, config.max_length)
+    # What made the model travels with it: a student's card names its teacher's recipe.
+    shutil.copy(recipe_file, args.out / "recipe.json")
     _log(f"exported: {args.out}")
     if args.until == "export":
         return 0

