@@ -121,8 +121,8 @@ def _distillation(args: argparse.Namespace) -> str:
     if recipe is not None:
         config = TrainConfig(**recipe["config"])
         made = (
-            f" It is {_BASES.get(config.base, config.base)} trained {config.epochs} epoch(s) on "
-            "the same pairs (its command is under Reproduce)."
+            f" The teacher: base `{config.base}`, {config.epochs} epoch(s) on the same pairs "
+            "(its command is under Reproduce)."
         )
     return (
         f"\n\nDistilled: each pair's label is {1 - args.teacher_weight:g} its own and "

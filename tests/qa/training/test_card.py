@@ -81,7 +81,7 @@ def test_a_distilled_card_names_its_teacher_and_the_command_that_trains_it(
     )
     text = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
     assert f"the teacher in `{teacher}` (sha256 `abc123`)" in text
-    assert "all-mpnet-base-v2" in text.split("## Figures")[0].split("## Training")[1]
+    assert "base `mpnet-base`, 0.24 epoch(s)" in text.split("## Figures")[0].split("## Training")[1]
     teacher_line, student_line = text.split("```bash\n")[1].split("\n")[1:3]
     assert teacher_line.endswith(
         f"--out {teacher} --work {teacher}-work --fresh --until export"
