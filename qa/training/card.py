@@ -110,7 +110,7 @@ def _teacher_recipe(teacher: Path) -> dict[str, Any] | None:
         return None
 
 
-def _distillation(args: argparse.Namespace) -> str:
+def _distillation(args: argparse.Namespace, counts: dict[str, int]) -> str:
     """The Training section's paragraph on the teacher, empty when there was none."""
     teacher: Path | None = getattr(args, "teacher", None)
     if teacher is None:
@@ -120,8 +120,10 @@ def _distillation(args: argparse.Namespace) -> str:
     made = ""
     if recipe is not None:
         config = TrainConfig(**recipe["config"])
+        taught = recipe.get("pairs", {})
+        same = "the same pairs" if taught == counts else f"{sum(taught.values())} other pairs"
         made = (
-            f" The teacher: base `{config.base}`, {config.epochs} epoch(s) on the same pairs "
+            f" The teacher: base `{config.base}`, {config.epochs} epoch(s) on {same} "
             "(its command is under Reproduce)."
         )
     return (
@@ -209,7 +211,7 @@ Pairs by origin and label: `{json.dumps(counts)}` ({sum(counts.values())} in all
 Binary cross-entropy, {config.epochs} epoch(s), batch {config.batch_size}, learning rate
 {config.learning_rate} with {config.warmup:.0%} warm-up then linear decay, at most
 {config.max_length} tokens, seed {config.seed}; {seconds} s on {platform.machine()}
-({time.strftime("%Y-%m-%d")}).{_distillation(args)}
+({time.strftime("%Y-%m-%d")}).{_distillation(args, counts)}
 
 ## Figures
 

@@ -73,13 +73,14 @@ def test_a_distilled_card_names_its_teacher_and_the_command_that_trains_it(
     teacher = tmp_path / "teacher"
     teacher.mkdir()
     (teacher / "reader.json").write_text('{"max_length": 128, "sha256": "abc123"}')
-    recipe = {"config": {**TrainConfig(base="mpnet-base", epochs=0.24).__dict__}, "pairs": {}}
+    counts = {"squad2:1": 10}
+    recipe = {"config": {**TrainConfig(base="mpnet-base", epochs=0.24).__dict__}, "pairs": counts}
     (teacher / "recipe.json").write_text(json.dumps(recipe))
     calibration = {"sets": {}, "figures": {}, "by_candidates": {}, "reader_alone": {}}
     args = argparse.Namespace(
         out=out, work=work, data=Path("data"), teacher=teacher, teacher_weight=0.5
     )
-    text = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
+    text = write_card(args, TrainConfig(), counts, {}, calibration, ["Normans"]).read_text()
     assert f"the teacher in `{teacher}` (sha256 `abc123`)" in text
     assert "base `mpnet-base`, 0.24 epoch(s)" in text.split("## Figures")[0].split("## Training")[1]
     teacher_line, student_line = text.split("```bash\n")[1].split("\n")[1:3]
@@ -88,3 +89,6 @@ def test_a_distilled_card_names_its_teacher_and_the_command_that_trains_it(
         " --base mpnet-base --epochs 0.24"
     )
     assert student_line.endswith(f"--fresh --teacher {teacher} --teacher-weight 0.5")
+    assert "0.24 epoch(s) on the same pairs" in text
+    other = write_card(args, TrainConfig(), {"squad2:1": 12}, {}, calibration, ["Normans"])
+    assert "0.24 epoch(s) on 10 other pairs" in other.read_text()
