@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     # What the checkpoint was trained with: a resumed run must not reuse one made otherwise.
     recipe: dict[str, Any] = {"config": dataclasses.asdict(config), "pairs": pairs.counts}
     if teacher is not None:
-        recipe["teacher"] = {"sha256": teacher.manifest.sha256, "weight": args.teacher_weight}
+        from qa.training.distill import teacher_checksum
+
+        recipe["teacher"] = {"sha256": teacher_checksum(teacher), "weight": args.teacher_weight}
     recipe_file = args.work / "recipe.json"
     if (checkpoint / "config.json").is_file():
         earlier = json.loads(recipe_file.read_text()) if recipe_file.is_file() else None

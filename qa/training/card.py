@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.reader import MANIFEST_FILE, MODEL_FILE, file_sha256
+from qa.reader import MODEL_FILE, file_sha256
 from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES
 from qa.training.train import TrainConfig
@@ -115,7 +115,6 @@ def _distillation(args: argparse.Namespace, counts: dict[str, int]) -> str:
     teacher: Path | None = getattr(args, "teacher", None)
     if teacher is None:
         return ""
-    manifest = json.loads((teacher / MANIFEST_FILE).read_text(encoding="utf-8"))
     recipe = _teacher_recipe(teacher)
     made = ""
     if recipe is not None:
@@ -129,7 +128,7 @@ def _distillation(args: argparse.Namespace, counts: dict[str, int]) -> str:
     return (
         f"\n\nDistilled: each pair's label is {1 - args.teacher_weight:g} its own and "
         f"{args.teacher_weight:g} the probability given by the teacher in `{teacher}` "
-        f"(sha256 `{manifest.get('sha256')}`).{made}"
+        f"(sha256 `{file_sha256(teacher / MODEL_FILE)}`).{made}"
     )
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from qa.reader import Reader
+from qa.reader import MODEL_FILE, Reader, file_sha256
 from qa.training.pairs import Pair
 
 
@@ -25,6 +25,11 @@ def pairs_fingerprint(pairs: Sequence[Pair]) -> str:
         digest.update(pair.question.encode("utf-8") + b"\x00")
         digest.update(pair.sentence.encode("utf-8") + b"\x01")
     return digest.hexdigest()
+
+
+def teacher_checksum(teacher: Reader) -> str:
+    """The teacher model file's sha256: its reader.json may carry none (a hand-made folder)."""
+    return teacher.manifest.sha256 or file_sha256(teacher.model_dir / MODEL_FILE)
 
 
 def teacher_probabilities(
@@ -39,9 +44,12 @@ def teacher_probabilities(
     the scores are kept in that file with the teacher's checksum and the pairs' fingerprint,
     and read back instead of scored again when both match.
     """
-    key = {"teacher": teacher.manifest.sha256, "pairs": pairs_fingerprint(pairs)}
+    key = {"teacher": teacher_checksum(teacher), "pairs": pairs_fingerprint(pairs)}
     if cache is not None and cache.is_file():
-        stored = json.loads(cache.read_text(encoding="utf-8"))
+        try:
+            stored = json.loads(cache.read_text(encoding="utf-8"))
+        except ValueError:  # a damaged cache is scored again, not trusted
+            stored = {}
         if stored.get("key") == key and len(stored.get("probabilities", [])) == len(pairs):
             return [float(p) for p in stored["probabilities"]]
     by_question: dict[str, list[int]] = {}
@@ -56,9 +64,12 @@ def teacher_probabilities(
             on_question(done, len(by_question))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(
+        # Written beside, then moved into place: an interrupted write leaves no half file.
+        partial = cache.with_name(cache.name + ".partial")
+        partial.write_text(
             json.dumps({"key": key, "probabilities": probabilities}) + "\n", encoding="utf-8"
         )
+        partial.replace(cache)
     return probabilities
 
 

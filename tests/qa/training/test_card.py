@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_a_distilled_card_names_its_teacher_and_the_command_that_trains_it(
     out, work = trained(tmp_path)
     teacher = tmp_path / "teacher"
     teacher.mkdir()
-    (teacher / "reader.json").write_text('{"max_length": 128, "sha256": "abc123"}')
+    (teacher / "model.onnx").write_bytes(b"a teacher")
     counts = {"squad2:1": 10}
     recipe = {"config": {**TrainConfig(base="mpnet-base", epochs=0.24).__dict__}, "pairs": counts}
     (teacher / "recipe.json").write_text(json.dumps(recipe))
@@ -81,7 +82,8 @@ def test_a_distilled_card_names_its_teacher_and_the_command_that_trains_it(
         out=out, work=work, data=Path("data"), teacher=teacher, teacher_weight=0.5
     )
     text = write_card(args, TrainConfig(), counts, {}, calibration, ["Normans"]).read_text()
-    assert f"the teacher in `{teacher}` (sha256 `abc123`)" in text
+    digest = hashlib.sha256(b"a teacher").hexdigest()
+    assert f"the teacher in `{teacher}` (sha256 `{digest}`)" in text
     assert "base `mpnet-base`, 0.24 epoch(s)" in text.split("## Figures")[0].split("## Training")[1]
     teacher_line, student_line = text.split("```bash\n")[1].split("\n")[1:3]
     assert teacher_line.endswith(

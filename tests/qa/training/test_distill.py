@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.reader import DEFAULT_MODEL_DIR, Reader
-from qa.training.distill import soft_targets, teacher_probabilities
+from qa.training.distill import soft_targets, teacher_checksum, teacher_probabilities
 from qa.training.pairs import Pair
 
 PAIRS = [
@@ -96,3 +96,19 @@ def test_the_command_refuses_a_teacher_that_is_not_a_reader_before_reading_data(
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path), "--teacher-weight", "2"])
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_damaged_cache_is_scored_again_and_a_teacher_without_checksum_keyed_by_its_file(
+    teacher: Reader, tmp_path: Path
+) -> None:
+    cache = tmp_path / "teacher.json"
+    cache.write_text('{"key": {"teacher"')  # cut short by an interrupted run
+    scored = teacher_probabilities(PAIRS, teacher, cache)
+    assert teacher_probabilities(PAIRS, teacher, cache) == scored
+    assert not (tmp_path / "teacher.json.partial").exists()
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for name in ("model.onnx", "tokenizer.json"):
+        (folder / name).write_bytes((DEFAULT_MODEL_DIR / name).read_bytes())
+    (folder / "reader.json").write_text('{"max_length": 128}')
+    assert teacher_checksum(Reader(folder)) == teacher_checksum(teacher)
