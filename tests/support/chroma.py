@@ -76,6 +76,29 @@ def _listens(process: subprocess.Popen[bytes] | None, port: int) -> bool:
     return False
 
 
+def _wait_stopped(pid: int, timeout_s: float = 30.0) -> None:
+    """Return once every thread of ``pid`` is stopped. SIGSTOP takes effect asynchronously:
+    on a loaded host a request sent just after it was seen answered. Where there is no /proc,
+    a short wait stands in."""
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.exists():
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = []
+        for stat in tasks.glob("*/stat"):
+            try:
+                # The state follows the command name, which is in parentheses.
+                states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue  # a thread that ended meanwhile
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"chroma run (pid {pid}) did not stop within {timeout_s} s of SIGSTOP")
+
+
 class ChromaServer:
     """``with ChromaServer(tmp_path / "chroma") as chroma: ... chroma.url``."""
 
@@ -148,6 +171,7 @@ class ChromaServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
         try:
+            _wait_stopped(self.process.pid)
             yield
         finally:
             self.resume()
