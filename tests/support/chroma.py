@@ -93,7 +93,8 @@ def _wait_stopped(pid: int, timeout_s: float = 30.0) -> None:
                 states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
             except (OSError, IndexError):
                 continue  # a thread that ended meanwhile
-        if states and all(state in ("T", "t") for state in states):
+        # Stopped (T, t) or already dead (Z, X): none of them can answer a request.
+        if states and all(state in ("T", "t", "Z", "X") for state in states):
             return
         time.sleep(0.01)
     raise AssertionError(f"chroma run (pid {pid}) did not stop within {timeout_s} s of SIGSTOP")
