@@ -39,6 +39,12 @@ if [ "$fast" = 0 ]; then
   bash scripts/llamacpp.sh >"$logs/llamacpp" 2>&1 &
   llamacpp=$!
   pids+=("$llamacpp")
+  # The training lane (scripts/training-lane.sh): its own venv with torch, then the tests of
+  # training itself. Mostly pip, on one core; its verdict is read after pytest.
+  step "training lane (beside the rest; its lines follow pytest)"
+  bash scripts/training-lane.sh >"$logs/training" 2>&1 &
+  training=$!
+  pids+=("$training")
 fi
 bash scripts/setup.sh
 export ANONYMIZED_TELEMETRY=False
@@ -60,6 +66,10 @@ step eval; gate=0; bash scripts/eval.sh || gate=$?
 export QA_REQUIRE_LLAMACPP=1
 # Two workers, each test file on one of them (a file's servers and fixtures start once).
 step pytest; .venv/bin/python -m pytest -q -n 2 --dist loadfile "$@" || exit $?
+step "training lane: waiting for it"
+status=0; wait "$training" || status=$?
+cat "$logs/training"
+[ "$status" -eq 0 ] || exit "$status"
 # The smoke lane: install, ingest, ask, serve and a short eval on each other supported Python.
 # shellcheck source=scripts/python.sh
 . scripts/python.sh

@@ -16,12 +16,12 @@ SEEDS_DIR = Path(__file__).parents[1] / "seeds"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 # The suite must not depend on the developer's QA_* or SLACK_* variables (nor on an OpenAI key,
 # the LLM key's fallback), nor send the Slack stand-in's loopback traffic through a proxy
-# (slack_sdk ignores NO_PROXY). QA_REQUIRE_LLAMACPP is not a setting: it tells the llama.cpp
-# test to run.
+# (slack_sdk ignores NO_PROXY). QA_REQUIRE_LLAMACPP and QA_REQUIRE_TRAINING are not settings:
+# they tell the llama.cpp and the training tests to run.
 for _name in [
     n
     for n in os.environ
-    if (n.startswith(("QA_", "SLACK_")) and n != "QA_REQUIRE_LLAMACPP")
+    if (n.startswith(("QA_", "SLACK_")) and n not in ("QA_REQUIRE_LLAMACPP", "QA_REQUIRE_TRAINING"))
     or n.lower() in {"http_proxy", "https_proxy"}
 ]:
     del os.environ[_name]

