@@ -19,5 +19,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 rm -f "$stamp"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# --no-compile: each module is byte-compiled when first imported instead (the cache is on in
+# scripts/test.sh), not every file of every package up front: 37 s against 53 s.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
 echo "$want" >"$stamp"

@@ -39,14 +39,16 @@ if [ "$fast" = 0 ]; then
   bash scripts/llamacpp.sh >"$logs/llamacpp" 2>&1 &
   llamacpp=$!
   pids+=("$llamacpp")
-  # The training lane (scripts/training-lane.sh): its own venv with torch, then the tests of
-  # training itself. Mostly pip, on one core; its verdict is read after pytest.
+fi
+bash scripts/setup.sh
+if [ "$fast" = 0 ]; then
+  # The training lane (scripts/training-lane.sh): torch on top of .venv, then the tests of
+  # training itself; beside ruff and mypy. Its verdict is read after pytest.
   step "training lane (beside the rest; its lines follow pytest)"
   bash scripts/training-lane.sh >"$logs/training" 2>&1 &
   training=$!
   pids+=("$training")
 fi
-bash scripts/setup.sh
 export ANONYMIZED_TELEMETRY=False
 step ruff; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 if [ "$fast" = 1 ]; then
