@@ -41,6 +41,13 @@ if [ "$fast" = 0 ]; then
   pids+=("$llamacpp")
 fi
 bash scripts/setup.sh
+if [ "$fast" = 0 ]; then
+  # The training lane's torch, installed beside ruff, mypy and the llama.cpp build (pip, one
+  # core); its tests run beside the smoke lanes.
+  bash scripts/training-lane.sh --install-only >"$logs/training-install" 2>&1 &
+  training_install=$!
+  pids+=("$training_install")
+fi
 export ANONYMIZED_TELEMETRY=False
 step ruff; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 if [ "$fast" = 1 ]; then
@@ -81,6 +88,8 @@ done
 # itself, beside the smoke lanes, on one thread. Beside the eval gate, their threads took the
 # gate from 58 s to 109 s.
 step "training lane (side by side; its lines follow the smoke lanes')"
+status=0; wait "$training_install" || status=$?
+if [ "$status" -ne 0 ]; then cat "$logs/training-install"; exit "$status"; fi
 OMP_NUM_THREADS=1 bash scripts/training-lane.sh >"$logs/training" 2>&1 &
 pids+=("$!")
 lanes+=("$!:$logs/training")

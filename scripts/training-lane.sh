@@ -4,6 +4,8 @@
 # .venv-train holds only the training extra (~1.1 GB; under 20 s to install); everything else,
 # qa included, it takes from .venv through a .pth file, so that it repeats no install.
 # python -m qa.training runs from it too. Safe to run again.
+#   bash scripts/training-lane.sh                 set up, then run the tests marked training
+#   bash scripts/training-lane.sh --install-only  set up only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     -e ".[train]"
   echo "$want" >"$stamp"
 fi
+if [ "${1:-}" = "--install-only" ]; then
+  exit 0
+fi
 export ANONYMIZED_TELEMETRY=False
-# Here the tests of training must run, not skip.
-QA_REQUIRE_TRAINING=1 .venv-train/bin/python -m pytest -q -p no:cacheprovider tests/qa/training "$@"
+# Here the tests of training must run, not skip (the others run in the main lane).
+QA_REQUIRE_TRAINING=1 .venv-train/bin/python -m pytest -q -p no:cacheprovider -m training \
+  tests/qa/training "$@"

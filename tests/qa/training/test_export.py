@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from qa.training.export import export_onnx
 from qa.training.train import TrainConfig, train
 from tests.support.training import tiny_base, tiny_pairs
 
+pytestmark = pytest.mark.training
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -22,6 +25,13 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # (300 failed for 1 of 16 random bases, 600 for none).
     config = TrainConfig(base=str(base), epochs=200, batch_size=3, learning_rate=3e-3, threads=1)
     return train(tiny_pairs(), config, folder / "checkpoint")
+
+
+@pytest.fixture(scope="module")
+def exported(checkpoint: Path) -> Path:
+    out = checkpoint.parent / "reader"
+    export_onnx(checkpoint, out, max_length=32)
+    return out
 
 
 def torch_logits(checkpoint: Path, question: str, sentences: list[str]) -> np.ndarray:
@@ -37,11 +47,9 @@ def torch_logits(checkpoint: Path, question: str, sentences: list[str]) -> np.nd
 
 
 def test_the_exported_reader_loads_and_scores_as_the_trained_model_does(
-    checkpoint: Path, tmp_path: Path
+    checkpoint: Path, exported: Path
 ) -> None:
-    out = tmp_path / "reader"
-    export_onnx(checkpoint, out, max_length=32)
-    reader = Reader(out)
+    reader = Reader(exported)
     pairs = tiny_pairs()
     sentences = [p.sentence for p in pairs[:3]]
     for question in dict.fromkeys(p.question for p in pairs):
@@ -53,9 +61,9 @@ def test_the_exported_reader_loads_and_scores_as_the_trained_model_does(
         assert np.abs(got - expected).max() < 0.1 * np.ptp(expected), (got, expected)
 
 
-def test_a_damaged_export_is_refused_by_its_checksum(checkpoint: Path, tmp_path: Path) -> None:
+def test_a_damaged_export_is_refused_by_its_checksum(exported: Path, tmp_path: Path) -> None:
     out = tmp_path / "reader"
-    export_onnx(checkpoint, out, max_length=32)
+    shutil.copytree(exported, out)
     with (out / MODEL_FILE).open("ab") as model:
         model.write(b"\0")
     with pytest.raises(ConfigError, match="checksum"):

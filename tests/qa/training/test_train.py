@@ -98,6 +98,7 @@ def weights(folder: Path) -> dict[str, Any]:
     return safetensors.torch.load_file(str(folder / "model.safetensors"))
 
 
+@pytest.mark.training
 def test_an_interrupted_run_resumes_where_it_saved_and_ends_with_the_same_weights(
     tmp_path: Path,
 ) -> None:
@@ -136,6 +137,7 @@ def total_steps(pair_count: int, config: TrainConfig) -> int:
     return -(-pair_count // config.batch_size) * int(config.epochs)
 
 
+@pytest.mark.training
 def test_a_saved_run_of_another_recipe_is_neither_resumed_nor_lost(tmp_path: Path) -> None:
     base = tiny_base(tmp_path / "base")
     config = TrainConfig(base=str(base), epochs=2, batch_size=2, threads=1)
