@@ -24,7 +24,7 @@ from qa.progress import progress_for
 from qa.training.calibrate import NATURAL_SET
 from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
-from qa.training.train import TrainConfig
+from qa.training.train import RECIPE_FILE, TrainConfig, finished_recipe
 
 if TYPE_CHECKING:
     from qa.reader import Reader
@@ -71,6 +71,14 @@ def _teacher_targets(
     finally:
         bar.stop()
     return soft_targets(pairs, probabilities, weight)
+
+
+def checkpoint_recipe(checkpoint: Path) -> Path:
+    """The file that says what a finished checkpoint was trained with: inside it, or beside it
+    in the work folder for one saved before checkpoints kept their recipe."""
+    if finished_recipe(checkpoint) is None:
+        return checkpoint.parent / "recipe.json"
+    return checkpoint / RECIPE_FILE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         from qa.training.distill import teacher_checksum
 
         recipe["teacher"] = {"sha256": teacher_checksum(teacher), "weight": args.teacher_weight}
-    recipe_file = args.work / "recipe.json"
+    recipe_file = checkpoint / RECIPE_FILE
     if (checkpoint / "config.json").is_file():
+        recipe_file = checkpoint_recipe(checkpoint)
         earlier = json.loads(recipe_file.read_text()) if recipe_file.is_file() else None
         if earlier != recipe:
             print(
@@ -203,7 +212,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         finally:
             bar.stop()
-        recipe_file.write_text(json.dumps(recipe, indent=2) + "\n")
     _log(f"checkpoint: {checkpoint}")
     if args.until == "train":
         return 0
@@ -212,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
 
     export_onnx(checkpoint, args.out, config.max_length)
     # What made the model travels with it: a student's card names its teacher's recipe.
-    shutil.copy(recipe_file, args.out / "recipe.json")
+    made_with = json.loads(recipe_file.read_text(encoding="utf-8"))
+    (args.out / "recipe.json").write_text(json.dumps(made_with, indent=2) + "\n")
     _log(f"exported: {args.out}")
     if args.until == "export":
         return 0

@@ -133,6 +133,10 @@ def _batches(
 SAVE_EVERY_SECONDS = 600.0
 
 
+#: The file of a finished checkpoint that holds the recipe it was trained with.
+RECIPE_FILE = "recipe.json"
+
+
 def partial_dir(out_dir: Path) -> Path:
     """Where an unfinished run of ``train(..., out_dir)`` keeps its state."""
     return out_dir.with_name(out_dir.name + ".partial")
@@ -155,6 +159,9 @@ def train(
 
     ``targets`` replaces the pairs' own labels as what each pair is trained toward (a teacher's
     soft labels: qa.training.distill).
+
+    ``recipe`` names what the run is made of (the command passes its settings and data as
+    JSON): it is saved in ``out_dir``/recipe.json with the weights (``finished_recipe``).
 
     Every ``save_every_s`` seconds the run's whole state (weights, optimizer, schedule, random
     state, step) is saved in ``partial_dir(out_dir)``; a later call with the same ``recipe``
@@ -257,10 +264,33 @@ def train(
             save_state(step + 1)
             saved = time.monotonic()
     model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    # The checkpoint appears whole, its recipe inside, or not at all: a run killed while saving
+    # it resumes from its partial state rather than leaving weights no recipe vouches for.
+    staging = _staging_dir(out_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
     seconds = earlier_seconds + time.monotonic() - started
-    (out_dir / "train_seconds.txt").write_text(f"{seconds:.0f}\n")
+    (staging / "train_seconds.txt").write_text(f"{seconds:.0f}\n")
+    (staging / RECIPE_FILE).write_text(recipe, encoding="utf-8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.replace(out_dir)
     shutil.rmtree(partial, ignore_errors=True)
     return out_dir
+
+
+def finished_recipe(out_dir: Path) -> str | None:
+    """The recipe a finished ``train(..., out_dir)`` was given; None when ``out_dir`` holds no
+    finished run, or one saved before checkpoints kept their recipe.
+
+    Also clears what a run killed after its checkpoint was in place may have left beside it."""
+    if not (out_dir / "config.json").is_file() or not (out_dir / RECIPE_FILE).is_file():
+        return None
+    shutil.rmtree(partial_dir(out_dir), ignore_errors=True)
+    shutil.rmtree(_staging_dir(out_dir), ignore_errors=True)
+    return (out_dir / RECIPE_FILE).read_text(encoding="utf-8")
+
+
+def _staging_dir(out_dir: Path) -> Path:
+    return out_dir.with_name(out_dir.name + ".saving")

@@ -17,6 +17,7 @@ from qa.training.train import (
     PartialRunMismatch,
     TrainConfig,
     base_model_dir,
+    finished_recipe,
     partial_dir,
     train,
 )
@@ -127,6 +128,7 @@ def test_an_interrupted_run_resumes_where_it_saved_and_ends_with_the_same_weight
     assert steps[0] == 5  # steps 1-4 were saved; step 5 was cut off before its save
     assert steps[-1] == total_steps(len(pairs), config)
     assert not partial_dir(resumed_out).exists()
+    assert finished_recipe(resumed_out) == "r"
     expected, got = weights(whole), weights(resumed_out)
     assert expected.keys() == got.keys()
     for name in expected:
@@ -153,3 +155,50 @@ def test_a_saved_run_of_another_recipe_is_neither_resumed_nor_lost(tmp_path: Pat
     with pytest.raises(PartialRunMismatch, match="other settings or data"):
         train(tiny_pairs(), config, out, recipe="second")
     assert (partial_dir(out) / "state.pt").read_bytes() == saved
+
+
+@pytest.mark.training
+def test_a_run_killed_while_saving_its_checkpoint_resumes_instead_of_leaving_half_of_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = tiny_base(tmp_path / "base")
+    import torch
+    from transformers import PreTrainedTokenizerBase
+
+    pairs = tiny_pairs()
+    config = TrainConfig(base=str(base), epochs=2, batch_size=2, threads=1)
+    out = tmp_path / "checkpoint"
+    whole = train(pairs, config, tmp_path / "whole", recipe="r")
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # after the weights are written, before the tokenizer is
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PreTrainedTokenizerBase, "save_pretrained", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train(pairs, config, out, recipe="r", save_every_s=0)
+    assert not (out / "config.json").exists()  # no checkpoint that looks finished
+    assert finished_recipe(out) is None
+    assert (partial_dir(out) / "state.pt").is_file()
+
+    steps: list[int] = []
+    train(pairs, config, out, lambda step, total, loss: steps.append(step), recipe="r")
+    assert steps == [total_steps(len(pairs), config)]  # only the last step, cut off unsaved
+    assert finished_recipe(out) == "r"
+    assert not partial_dir(out).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("checkpoint")] == ["checkpoint"]
+    expected, got = weights(whole), weights(out)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], msg=name)
+
+
+@pytest.mark.training
+def test_leftovers_beside_a_finished_checkpoint_are_cleared(tmp_path: Path) -> None:
+    base = tiny_base(tmp_path / "base")
+    config = TrainConfig(base=str(base), epochs=1, batch_size=2, threads=1)
+    out = train(tiny_pairs(), config, tmp_path / "checkpoint", recipe='{"a": 1}')
+    # As a run killed just after its checkpoint was renamed into place leaves them.
+    (partial_dir(out) / "state.pt").parent.mkdir()
+    (partial_dir(out) / "state.pt").write_bytes(b"stale")
+    assert finished_recipe(out) == '{"a": 1}'
+    assert not partial_dir(out).exists()
