@@ -158,7 +158,12 @@ class LLMSettings(SettingsBase):
     llm_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
     llm_max_tokens: int = Field(default=512, ge=16, le=32_768)
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    llm_min_support: float = Field(default=0.5, ge=0.0, le=1.0)
+    llm_min_support: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Least support a generated sentence needs; unset: the calibrated threshold.",
+    )
     llm_fallback: LLMFallback = "extractive"
 
     @field_validator("llm_base_url")

@@ -7,7 +7,9 @@ The LLM sees the retrieved chunks as numbered sources ([1]..[n], labelled with f
   sentences) that best supports the sentence it follows;
 - support is scored with the shared signals of ``qa.answerers.signals`` (embedding cosine
   mapped onto 0..1, and the IDF-weighted share of the sentence's words found in the cited
-  lines), and every number and name the sentence states must appear in the lines it cites;
+  lines), weighed and thresholded as calibrated on held-out entailment data
+  (``qa/assets/support.json``, written by ``python -m qa.training.support``), and every number
+  and name the sentence states must appear in the lines it cites;
 - a sentence with no valid marker, or whose cited lines do not support it, is removed, so no
   citation is ever attached to an unsupported claim;
 - when nothing supported remains, the answer is the extractive refusal ("The sources don't
@@ -25,9 +27,12 @@ Example::
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +42,7 @@ from qa.answerers import Answerer, Draft, Evidence, Sampling
 from qa.answerers.signals import coverage, join_sentences, scaled_cosine
 from qa.citations import build_citation
 from qa.conversation import standalone_question
+from qa.errors import ConfigError
 from qa.lexical import stems, words
 from qa.llm import Completion, LLMClient
 from qa.markers import Claim, parse_claims
@@ -48,12 +54,53 @@ from qa.store import StoredChunk, StoredSentence
 Vector = NDArray[np.float32]
 
 
+#: The calibrated support check that ships with the package.
+SUPPORT_FILE = Path(__file__).resolve().parents[1] / "assets" / "support.json"
+
+
 @dataclass(frozen=True)
 class SupportWeights:
-    """How a claim's support is scored; they sum to 1 so that a score is in [0, 1]."""
+    """How a claim's support is scored from its two signals, and the least score that counts
+    as support. The weights sum to 1 so that a score is in [0, 1]."""
 
-    meaning: float = 0.4
-    words: float = 0.6
+    meaning: float
+    words: float
+    threshold: float
+
+    def score(self, meaning: float, cover: float) -> float:
+        return self.meaning * meaning + self.words * cover
+
+    @classmethod
+    def calibrated(cls, path: Path = SUPPORT_FILE) -> SupportWeights:
+        """The check ``python -m qa.training.support`` calibrated (``qa/assets/support.json``)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            weights = data["weights"]
+            return cls(
+                meaning=float(weights["meaning"]),
+                words=float(weights["words"]),
+                threshold=float(data["threshold"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError(
+                f"cannot read the support calibration {path}: {error}",
+                "reinstall qa, or write it again with `python -m qa.training.support`",
+            ) from error
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "weights": {"meaning": round(self.meaning, 6), "words": round(self.words, 6)},
+            "threshold": round(self.threshold, 6),
+        }
+
+
+def claim_anchors(claim: str, question: str = "") -> frozenset[str]:
+    """The numbers and name words ``claim`` states, each of which the lines it cites must
+    state too. Names the question itself uses ("Acme") are what is asked about, not claims."""
+    names = proper_names(claim, exclude=question)
+    anchors = {w for w in words(claim) if w[0].isdigit()}
+    anchors |= {w for name in names for w in words(name)}
+    return frozenset(anchors)
 
 
 @dataclass(frozen=True)
@@ -91,15 +138,16 @@ class GenerativeAnswerer(Answerer):
         llm: LLMClient,
         refusal: Callable[[Evidence], Draft],
         embed_query: Callable[[str], Vector],
-        min_support: float = 0.5,
+        min_support: float | None = None,
         weights: SupportWeights | None = None,
     ) -> None:
         self.llm = llm
         #: "The sources don't say", with the closest passages: the offline answerer's refusal.
         self.refusal = refusal
         self.embed_query = embed_query
-        self.min_support = min_support
-        self.weights = weights or SupportWeights()
+        self.weights = weights or SupportWeights.calibrated()
+        #: The least support a claim needs: the calibrated threshold unless set.
+        self.min_support = self.weights.threshold if min_support is None else min_support
 
     def standalone_question(self, question: str, history: Sequence[Turn], max_chars: int) -> str:
         return standalone_question(question, history, self.llm, max_chars)
@@ -194,14 +242,10 @@ class GenerativeAnswerer(Answerer):
         return support.score >= self.min_support and claim.anchors <= support.anchors
 
     def _measure(self, claim: Claim, evidence: Evidence) -> _Claim:
-        # Names the question itself uses ("Acme") are what is asked about, not claims.
-        names = proper_names(claim.text, exclude=evidence.question.text)
-        anchors = {w for w in words(claim.text) if w[0].isdigit()}
-        anchors |= {w for name in names for w in words(name)}
         return _Claim(
             text=claim.text,
             terms=analyse(claim.text).terms,
-            anchors=frozenset(anchors),
+            anchors=claim_anchors(claim.text, evidence.question.text),
             vector=self.embed_query(claim.text),
         )
 
@@ -248,6 +292,5 @@ class GenerativeAnswerer(Answerer):
     def _score(
         self, claim: _Claim, meaning: float, unit_stems: frozenset[str], evidence: Evidence
     ) -> float:
-        w = self.weights
         cover = coverage(claim.terms, set(unit_stems), evidence.statistics)
-        return w.meaning * meaning + w.words * cover
+        return self.weights.score(meaning, cover)

@@ -31,11 +31,14 @@ class Validation:
 
 def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
     """The probability that a random positive scores above a random negative (ties: half)."""
-    if not positive or not negative:
+    if not len(positive) or not len(negative):
         return float("nan")
-    pos = np.asarray(positive)[:, None]
-    neg = np.asarray(negative)[None, :]
-    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
+    pos = np.asarray(positive, dtype=np.float64)
+    neg = np.sort(np.asarray(negative, dtype=np.float64))
+    # Sorted, so each positive's count of lower and of equal negatives is two binary searches.
+    below = np.searchsorted(neg, pos, side="left")
+    equal = np.searchsorted(neg, pos, side="right") - below
+    return float((below.sum() + 0.5 * equal.sum()) / (pos.size * neg.size))
 
 
 def validate(reader: Reader, questions: Sequence[SquadQuestion]) -> Validation:

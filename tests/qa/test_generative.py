@@ -141,7 +141,9 @@ def test_good_citations_are_narrowed_to_the_supporting_line(
     assert citation.source == "mill.md"
     assert (citation.start_line, citation.end_line) == (3, 3)
     assert citation.quote == "The mill on the hill was built by Jonas Berg in 1850."
-    assert citation.score >= engine.settings.llm_min_support
+    generative = engine.answerers["generative"]
+    assert isinstance(generative, GenerativeAnswerer)
+    assert citation.score >= generative.min_support
 
 
 def test_the_prompt_numbers_and_labels_the_retrieved_sources(
