@@ -24,6 +24,12 @@ from tests.support.processes import qa_environment, run_qa
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCS = 60
+SLOW_WRITES = REPO_ROOT / "tests" / "support" / "slow_writes.py"
+#: The corpus is written in 3 groups of about 20 files (64 texts each, QA_EMBED_BATCH_SIZE=4).
+#: A second's pause before each write means the first progress line ("23 of 60 files written",
+#: logged a second or more after the start) comes after the first write and well before the
+#: second, on a machine of any speed.
+WRITE_PAUSE_S = 1.0
 
 
 def synth_corpus() -> ModuleType:
@@ -82,11 +88,13 @@ def test_kill_9_mid_ingest_then_rerun_leaves_a_clean_index(mode: str, tmp_path: 
         env = qa_environment(
             QA_INDEX_DIR=str(index_dir),
             QA_CHROMA_URL=chroma_url,
-            QA_EMBED_BATCH_SIZE="4",  # small write batches: many points to be killed at
+            QA_EMBED_BATCH_SIZE="4",  # writes of about 20 files: 3 in all
             CI="true",
         )
+        # Every write waits WRITE_PAUSE_S first, so the ingest lasts seconds however fast the
+        # machine is, and the kill below lands midway rather than after the last file.
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "ingest", str(corpus), "--json"],
+            [sys.executable, str(SLOW_WRITES), str(WRITE_PAUSE_S), "ingest", str(corpus), "--json"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -94,8 +102,8 @@ def test_kill_9_mid_ingest_then_rerun_leaves_a_clean_index(mode: str, tmp_path: 
             text=True,
         )
         assert process.stderr is not None
-        # Progress lines ("Ingest: 12 of 120 files written") come once a second: kill at the
-        # first one past a few files, while the writes of the next batches are under way.
+        # Progress lines ("Ingest: 23 of 60 files written") come once a second: kill at the
+        # first one past a few files, while the next group is embedded or waits to be written.
         written = 0
         deadline = time.monotonic() + 240
         for line in process.stderr:
