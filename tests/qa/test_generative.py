@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.answerers import Evidence
-from qa.answerers.generative import GenerativeAnswerer
+from qa.answerers.generative import GenerativeAnswerer, SupportWeights
 from qa.answerers.reading import ReadingAnswerer
 from qa.citations import markers, quote_in_lines
 from qa.config import load_settings
@@ -144,6 +144,25 @@ def test_good_citations_are_narrowed_to_the_supporting_line(
     generative = engine.answerers["generative"]
     assert isinstance(generative, GenerativeAnswerer)
     assert citation.score >= generative.min_support
+
+
+def test_qa_llm_min_support_sets_the_support_a_claim_needs(
+    llm_engine: EngineFactory, llm_standin: OpenAIStandIn
+) -> None:
+    """Unset, the calibrated threshold (qa/assets/support.json) keeps a claim its line
+    states; set above that claim's score, the same claim is removed."""
+    engine, n = builder_source(llm_engine)
+    claim = f"The mill on the hill was built by Jonas Berg [{n}]."
+    generative = engine.answerers["generative"]
+    assert isinstance(generative, GenerativeAnswerer)
+    assert generative.min_support == SupportWeights.calibrated().threshold
+    llm_standin.script(Reply(claim))
+    kept = engine.ask(BUILDER)
+    assert kept.answered
+    [citation] = kept.citations
+    stricter, _ = builder_source(lambda: llm_engine(llm_min_support=citation.score + 0.01))
+    llm_standin.script(Reply(claim))
+    assert not stricter.ask(BUILDER).answered
 
 
 def test_the_prompt_numbers_and_labels_the_retrieved_sources(
