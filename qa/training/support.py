@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 import time
@@ -156,24 +157,39 @@ def threshold_keeping(
     if not supported.any():
         raise ValueError("no supported pairs to calibrate on")
     passing = np.sort(scores[supported & anchored])[::-1]
-    needed = int(np.ceil(keep * supported.sum()))
+    needed = max(1, int(np.ceil(keep * supported.sum())))
     if needed > len(passing):
         return 0.0  # the number and name rule alone removes more: keep every score
-    return float(passing[needed - 1]) if needed else float(passing[0])
+    return float(passing[needed - 1])
 
 
-def calibrate(signals: Signals, keep: float) -> SupportWeights:
-    """Weights from a logistic regression over the two signals, scaled to sum to 1, and the
-    threshold that keeps ``keep`` of the supported pairs."""
+def scores_of(check: SupportWeights, signals: Signals) -> NDArray[np.float64]:
+    """``check``'s score of every pair (``SupportWeights.score``, all pairs at once)."""
+    return np.asarray(check.meaning * signals.meaning + check.words * signals.cover)
+
+
+def weigh(signals: Signals) -> SupportWeights:
+    """Weights from a logistic regression over the two signals, scaled to sum to 1; the
+    threshold is still to choose (``with_threshold``)."""
     x = np.stack([signals.meaning, signals.cover], axis=1)
     w, _ = fit_logistic(x, signals.supported.astype(np.float64))
     w = np.clip(w, 0.0, None)  # more of a signal never means less support
     if not w.sum():
         raise ValueError("neither signal tells supported pairs apart on this data")
     meaning, words_ = (float(v) for v in w / w.sum())
-    scores = meaning * signals.meaning + words_ * signals.cover
+    return SupportWeights(meaning=meaning, words=words_, threshold=0.0)
+
+
+def with_threshold(check: SupportWeights, signals: Signals, keep: float) -> SupportWeights:
+    """``check`` with the highest threshold that keeps ``keep`` of the supported pairs."""
+    scores = scores_of(check, signals)
     threshold = threshold_keeping(scores, signals.supported, signals.anchored, keep)
-    return SupportWeights(meaning=meaning, words=words_, threshold=threshold)
+    return dataclasses.replace(check, threshold=threshold)
+
+
+def calibrate(signals: Signals, keep: float) -> SupportWeights:
+    """The weights ``weigh`` fits, and the threshold that keeps ``keep`` of the supported pairs."""
+    return with_threshold(weigh(signals), signals, keep)
 
 
 def figures(
@@ -197,7 +213,7 @@ def figures(
 
 
 def check_figures(check: SupportWeights, signals: Signals) -> dict[str, float]:
-    scores = check.meaning * signals.meaning + check.words * signals.cover
+    scores = scores_of(check, signals)
     return figures((scores >= check.threshold) & signals.anchored, scores, signals)
 
 
@@ -222,9 +238,9 @@ def _column(signals: Signals, name: str) -> NDArray[np.float64]:
 def fit_reader_check(signals: Signals, columns: tuple[str, ...], keep: float) -> ReaderCheck:
     x = np.stack([_column(signals, c) for c in columns], axis=1)
     w, b = fit_logistic(x, signals.supported.astype(np.float64))
-    scores = x @ w + b
-    threshold = threshold_keeping(scores, signals.supported, signals.anchored, keep)
-    return ReaderCheck(w, b, threshold, columns)
+    unset = ReaderCheck(w, b, 0.0, columns)
+    threshold = threshold_keeping(unset.scores(signals), signals.supported, signals.anchored, keep)
+    return dataclasses.replace(unset, threshold=threshold)
 
 
 def reader_figures(check: ReaderCheck, signals: Signals) -> dict[str, float]:
@@ -258,11 +274,12 @@ def run(
     """Calibrate on ``calibration``, measure on both; the calibration file's content."""
     dev = observe(calibration, embedding, reader, quiet, "Support signals, calibration split")
     held = observe(test, embedding, reader, quiet, "Support signals, test split")
-    check = calibrate(dev, keep)
+    weighed = weigh(dev)  # one fit; each threshold below is chosen for its share kept
+    check = with_threshold(weighed, dev, keep)
     hand_set = check_figures(HAND_SET, dev)
     # The same weights at the hand-set check's share of supported claims kept (on the
     # calibration split): which weighing is better, at one operating point.
-    matched = calibrate(dev, hand_set["supported_kept"])
+    matched = with_threshold(weighed, dev, hand_set["supported_kept"])
     results: dict[str, dict[str, dict[str, float]]] = {
         "calibrated": {"dev": check_figures(check, dev), "test": check_figures(check, held)},
         "hand-set (before)": {"dev": hand_set, "test": check_figures(HAND_SET, held)},
@@ -274,7 +291,7 @@ def run(
     # Thresholds for other shares kept (QA_LLM_MIN_SUPPORT), and what each does on the test split.
     curve = {}
     for share in KEEP_CURVE:
-        other = calibrate(dev, share)
+        other = with_threshold(weighed, dev, share)
         curve[f"{share:.2f}"] = {
             "threshold": round(other.threshold, 6),
             **check_figures(other, held),
