@@ -20,6 +20,7 @@ from qa.models import Answer, AnswerMode
 from service.settings import ServiceSettings, load_settings
 
 if TYPE_CHECKING:
+    from qa.engine import Engine
     from qa.evaluation import GoldQuestion
 
 app = typer.Typer(
@@ -272,8 +273,29 @@ def evaluate(
         Path, typer.Option("--thresholds", help="The gate's thresholds (TOML).")
     ] = Path("eval/thresholds.toml"),
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+    refusal_curve: Annotated[
+        bool,
+        typer.Option(
+            "--refusal-curve",
+            help="Instead of gating: score the extractive answerer at every refusal threshold "
+            "(QA_ANSWER_MIN_SCORE 0 to 0.99) and suggest one for these documents.",
+        ),
+    ] = False,
+    max_false_refusal_rate: Annotated[
+        float,
+        typer.Option(
+            "--max-false-refusal-rate",
+            min=0.0,
+            max=1.0,
+            help="With --refusal-curve: the share of answerable questions the suggested "
+            "threshold may refuse.",
+        ),
+    ] = 0.10,
 ) -> None:
-    """Score answers and citations against a gold set; exit 1 when a metric misses its threshold."""
+    """Score answers and citations against a gold set; exit 1 when a metric misses its threshold.
+
+    With --refusal-curve: score every refusal threshold and suggest a QA_ANSWER_MIN_SCORE.
+    """
     from qa.evaluation import (
         UnknownSuiteError,
         load_gold,
@@ -302,15 +324,33 @@ def evaluate(
             raise InvalidRequestError(
                 "--workdir keeps a SQuAD suite's index.", "Pass --squad FILE too.", "workdir"
             )
+        if refusal_curve and mode != "extractive":
+            raise InvalidRequestError(
+                "--refusal-curve measures the extractive answerer's refusal threshold.",
+                "Leave out --mode generative (QA_LLM_MIN_SUPPORT sets generative mode's check).",
+                "mode",
+            )
+        if refusal_curve and baseline is not None:
+            raise InvalidRequestError(
+                "--baseline compares gated eval reports, not refusal curves.",
+                "Leave out --baseline or --refusal-curve.",
+                "baseline",
+            )
         data = squad if squad is not None else gold
-        for path, what in ((data, "question set"), (thresholds_file, "thresholds file")):
+        # A curve gates nothing: it needs no thresholds file.
+        needed = [(data, "question set")]
+        if not refusal_curve:
+            needed.append((thresholds_file, "thresholds file"))
+        for path, what in needed:
             if not path.is_file():
                 raise QAError(f"The {what} '{path}' does not exist.", "Pass its path (see --help).")
         name = suite or ("squad" if squad is not None else gold.name.removesuffix(".jsonl"))
-        try:
-            thresholds = load_thresholds(thresholds_file, name)
-        except UnknownSuiteError as exc:
-            raise QAError(str(exc), "Pass --suite with one of them, or add a table.") from exc
+        thresholds = None
+        if not refusal_curve:
+            try:
+                thresholds = load_thresholds(thresholds_file, name)
+            except UnknownSuiteError as exc:
+                raise QAError(str(exc), "Pass --suite with one of them, or add a table.") from exc
         settings: Settings = _settings()  # the library's settings are all that eval reads
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
             items: list[GoldQuestion]
@@ -328,6 +368,13 @@ def evaluate(
             k = top_k or settings.top_k
             bar = progress_for(quiet=as_json)
             bar.start(len(items), f"Evaluating {name}")
+            if refusal_curve:
+                try:
+                    return _refusal_curve(
+                        engine, items, k, name, report_dir, max_false_refusal_rate, bar.advance
+                    )
+                finally:
+                    bar.stop()
             chosen: AnswerMode = mode  # type: ignore[assignment]
             try:
                 report = run_eval(
@@ -340,6 +387,7 @@ def evaluate(
             finally:
                 bar.stop()
         previous = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
+        assert thresholds is not None  # loaded above whenever the run gates
         problems = report.gate(thresholds)
         markdown = render_markdown(report, previous, problems, suite=name)
         md_path, json_path = write_reports(report, report_dir, markdown, suite=name)
@@ -361,6 +409,37 @@ def evaluate(
         print(markdown)
     if problems:
         raise typer.Exit(code=1)
+
+
+def _refusal_curve(
+    engine: Engine,
+    items: list[GoldQuestion],
+    top_k: int,
+    suite: str,
+    report_dir: Path,
+    max_false_refusal_rate: float,
+    on_progress: Callable[[], None],
+) -> tuple[str, list[str], dict[str, object]]:
+    """``qa eval --refusal-curve``: the markdown, no gate failures, and the JSON summary; the
+    curve is also written to ``report_dir``."""
+    from qa.answerers.reading import ReadingAnswerer
+    from qa.refusal_curve import measure
+
+    answerer = engine.answerers["extractive"]
+    if not isinstance(answerer, ReadingAnswerer):  # only a library caller can swap it
+        raise QAError("The extractive answerer is not the reader: it has no refusal threshold.")
+    result = measure(
+        engine.pipeline, answerer, items, top_k, suite, max_false_refusal_rate, on_progress
+    )
+    summary: dict[str, object] = result.to_dict()
+    markdown = result.markdown()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path = report_dir / f"refusal-curve-{suite}.json"
+    md_path = report_dir / f"refusal-curve-{suite}.md"
+    json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    md_path.write_text(markdown, encoding="utf-8")
+    summary |= {"report": str(json_path), "markdown": str(md_path)}
+    return markdown, [], summary
 
 
 def _squad_suite(

