@@ -88,6 +88,7 @@ def answer_at(read: ReadQuestion, answerer: ReadingAnswerer, threshold: float) -
 def point_at(
     reads: Sequence[ReadQuestion], answerer: ReadingAnswerer, threshold: float, top_k: int
 ) -> CurvePoint:
+    """The eval's metrics (latency aside: nothing is timed again) refusing below ``threshold``."""
     results = [score_question(r.gold, answer_at(r, answerer, threshold), r.evidence) for r in reads]
     report = EvalReport(mode="extractive", top_k=top_k, results=results).compute()
     passed = sum(r.passed for r in results)
