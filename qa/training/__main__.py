@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.progress import progress_for
 from qa.training.calibrate import NATURAL_SET
-from qa.training.pairs import DEFAULT_SOURCES, WRITTEN_SET
+from qa.training.pairs import DEFAULT_SOURCES
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
 from qa.training.train import RECIPE_FILE, TrainConfig, finished_recipe
 
@@ -96,13 +96,6 @@ def main(argv: list[str] | None = None) -> int:
         "--sources", default=",".join(DEFAULT_SOURCES), help="comma-separated data sets"
     )
     parser.add_argument(
-        "--written",
-        type=Path,
-        default=WRITTEN_SET,
-        help="the written training set, read when --sources names 'written' (a corpus/ folder "
-        "and questions-*.jsonl)",
-    )
-    parser.add_argument(
         "--natural",
         type=Path,
         default=NATURAL_SET,
@@ -161,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.training.pairs import build_pairs, squad_questions
 
     sources = [s for s in args.sources.split(",") if s]
-    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed, written=args.written)
+    pairs = build_pairs(args.data, HELD_OUT, sources, seed=args.seed)
     _log(f"pairs: {len(pairs.train)} ({json.dumps(pairs.counts)})")
     (args.work / "pairs.json").write_text(json.dumps(pairs.counts, indent=2) + "\n")
     if args.until == "pairs":

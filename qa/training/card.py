@@ -183,12 +183,6 @@ def write_card(
     described = "; ".join(
         f"{name}: {v['data']}, {v['questions']} questions" for name, v in sets.items()
     )
-    written = ""
-    if "written" in getattr(args, "sources", ",".join(DEFAULT_SOURCES)).split(","):
-        written = (
-            "Also `qa/training/written/`: news-style documents and user-worded questions written "
-            "for training (its README; the project's licence).\n\n"
-        )
     card = f"""# The qa reader
 
 A question/sentence cross-encoder: it reads a question and a sentence together and gives one
@@ -203,7 +197,7 @@ logit, "this sentence answers the question". `qa` ships it int8-quantized as `{M
 ## Data
 
 {_SOURCES}
-{written}Held out, never trained on: {", ".join(CALIBRATION_ARTICLES)} (calibration) and
+Held out, never trained on: {", ".join(CALIBRATION_ARTICLES)} (calibration) and
 {", ".join(test_articles)} (the out-of-domain test set of `qa eval --squad`); and
 `qa/training/natural/` (news-style documents and user-worded questions written for calibration;
 its README), calibrated on or only measured as the figures below say. Nothing from `eval/` or

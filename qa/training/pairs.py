@@ -11,10 +11,6 @@ kind of pair comes from (``../shared/data/README.md`` has the sources and licenc
   (the same article, so on topic).
 - QNLI: labelled pairs, minus rows from held-out articles.
 - SelQA: every sentence of a section labelled for a question.
-- ``written`` (``qa/training/written/``): news-style documents and user-worded questions
-  written for training, in the eval file format. The sentences of an evidence line that state
-  the answer are positives; the other sentences of the set's documents are negatives, and an
-  unanswerable question gives only negatives.
 
 Sentences of SQuAD paragraphs are cut by ``qa.chunking``, the splitter the product indexes with,
 so the reader learns on the same units it is later asked to score.
@@ -31,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from qa.chunking import split_sentences
-from qa.evaluation import load_gold, matches
 from qa.loading import Source
 from qa.squad import read_articles
 
@@ -196,47 +191,6 @@ def selqa_pairs(paths: Iterable[Path]) -> list[Pair]:
     return pairs
 
 
-#: The written training set shipped with the training code.
-WRITTEN_SET = Path(__file__).parent / "written"
-
-
-def written_pairs(folder: Path, rng: random.Random, negatives: int = 24) -> list[Pair]:
-    """Pairs from a folder of documents (``corpus/``) and ``questions-*.jsonl`` about them.
-
-    Each questions file draws its negatives from the documents its evidence names, so a
-    question's negatives are on its own subjects; sentences of an evidence line that do not
-    state the answer are left out (they are neither an answer nor clearly not one)."""
-    corpus = folder / "corpus"
-    sentences = {
-        path.name: split_sentences(Source.from_text(path.name, path.read_text(encoding="utf-8")))
-        for path in sorted(corpus.glob("*.txt"))
-    }
-    pairs: list[Pair] = []
-    for path in sorted(folder.glob("questions-*.jsonl")):
-        questions = load_gold(path)
-        named = sorted({e.rpartition(":")[0] for q in questions for e in q.evidence})
-        missing = [name for name in named if name not in sentences]
-        if missing:
-            raise FileNotFoundError(f"{path}: evidence names {missing[0]}, not in {corpus}")
-        for q in questions:
-            lines = {(e.rpartition(":")[0], int(e.rpartition(":")[2])) for e in q.evidence}
-            others: list[str] = []
-            for name in named:
-                for sentence in sentences[name]:
-                    on_evidence = any(
-                        (name, line) in lines
-                        for line in range(sentence.start_line, sentence.end_line + 1)
-                    )
-                    if not on_evidence:
-                        others.append(sentence.text)
-                    elif matches(sentence.text, q.answers):
-                        pairs.append(Pair(q.question, sentence.text, 1, "written"))
-            origin = "written" if q.answerable else "written-unanswerable"
-            for sentence_text in rng.sample(others, min(negatives, len(others))):
-                pairs.append(Pair(q.question, sentence_text, 0, origin))
-    return pairs
-
-
 def held_out_sentences(path: Path, held_out: Iterable[str]) -> set[str]:
     """Every sentence of the held-out articles, to keep them out of other data sets."""
     texts: set[str] = set()
@@ -273,12 +227,10 @@ DEFAULT_CAPS: dict[str, int] = {
     "squad1:1": 6_000,
     "squad1-nearby:0": 6_000,
     "selqa:0": 6_000,
-    "written:0": 6_000,
-    "written-unanswerable:0": 3_000,
 }
 #: Pairs seen this many times an epoch: the answer sentences and the plausible-answer
 #: sentences of SQuAD 2.0 are few (about 1,700 each) and carry the answerability signal.
-DEFAULT_REPEATS: dict[str, int] = {"squad2:1": 3, "squad2-plausible:0": 3, "written:1": 3}
+DEFAULT_REPEATS: dict[str, int] = {"squad2:1": 3, "squad2-plausible:0": 3}
 
 
 def _capped(pairs: list[Pair], caps: dict[str, int], rng: random.Random) -> list[Pair]:
@@ -300,7 +252,6 @@ def build_pairs(
     seed: int = 13,
     caps: dict[str, int] | None = None,
     repeats: dict[str, int] | None = None,
-    written: Path = WRITTEN_SET,
 ) -> PairSet:
     """The training pairs from ``data_dir`` (shuffled), none from a held-out article."""
     rng = random.Random(seed)
@@ -320,8 +271,6 @@ def build_pairs(
         pairs += [p for p in rows if not any(p.sentence in text for text in paragraphs)]
     if "selqa" in chosen:
         pairs += selqa_pairs([data_dir / "selqa-dev.tsv", data_dir / "selqa-test.tsv"])
-    if "written" in chosen:
-        pairs += written_pairs(written, rng)
     pairs = _capped(pairs, DEFAULT_CAPS if caps is None else caps, rng)
     times = DEFAULT_REPEATS if repeats is None else repeats
     pairs = [p for p in pairs for _ in range(times.get(f"{p.origin}:{p.label}", 1))]

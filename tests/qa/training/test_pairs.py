@@ -8,22 +8,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.evaluation import load_gold
-from qa.loading import load_corpus
-from qa.training.pairs import (
-    WRITTEN_SET,
-    build_pairs,
-    detokenise,
-    squad2_pairs,
-    squad_questions,
-    written_pairs,
-)
+from qa.training.pairs import build_pairs, detokenise, squad2_pairs, squad_questions
 from qa.training.splits import CALIBRATION_ARTICLES, HELD_OUT, TEST_ARTICLES
-from tests.support.gold_sets import assert_sound
 
 PARAGRAPH = "The mill was built in 1820. Its owner was Ann Lee. It burned down in 1901."
 
@@ -74,53 +63,6 @@ def test_held_out_articles_never_reach_the_training_pairs(tmp_path: Path) -> Non
     for pair in pairs.train:
         assert not any(f"({title})" in pair.sentence for title in HELD_OUT)
     assert any("(Mill)" in pair.sentence for pair in pairs.train)
-
-
-def written(tmp_path: Path, evidence: str = "mill.txt:3") -> Path:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "mill.txt").write_text(
-        "The mill was built in 1820.\n\nIt burned down in 1901. Nobody was hurt.\n", "utf-8"
-    )
-    rows = [
-        {"id": "w-fire", "question": "When was the fire?", "answers": [["1901"]],
-         "evidence": [evidence], "answerable": True, "category": "paraphrase"},
-        {"id": "w-owner", "question": "Who owned the mill?", "answers": [], "evidence": [],
-         "answerable": False, "category": "unanswerable"},
-    ]  # fmt: skip
-    (tmp_path / "questions-w.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return tmp_path
-
-
-def test_a_written_evidence_line_gives_its_answering_sentence_as_the_positive(
-    tmp_path: Path,
-) -> None:
-    pairs = written_pairs(written(tmp_path), random.Random(0))
-    fire = {(p.sentence, p.label, p.origin) for p in pairs if p.question == "When was the fire?"}
-    # "Nobody was hurt." shares the evidence line but not the answer: neither label fits it.
-    assert fire == {
-        ("It burned down in 1901.", 1, "written"),
-        ("The mill was built in 1820.", 0, "written"),
-    }
-    owner = {(p.sentence, p.label, p.origin) for p in pairs if p.question == "Who owned the mill?"}
-    assert owner == {
-        (text, 0, "written-unanswerable")
-        for text in ("The mill was built in 1820.", "It burned down in 1901.", "Nobody was hurt.")
-    }
-
-
-def test_written_evidence_naming_a_missing_document_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"gone\.txt"):
-        written_pairs(written(tmp_path, evidence="gone.txt:1"), random.Random(0))
-
-
-def test_the_written_training_set_is_sound() -> None:
-    """Every evidence line exists and states an answer; unanswerable questions have none."""
-    questions = [q for p in sorted(WRITTEN_SET.glob("questions-*.jsonl")) for q in load_gold(p)]
-    lines = {s.path: s.lines for s in load_corpus(WRITTEN_SET / "corpus").sources}
-    assert len(lines) == 52 and len(questions) == 780
-    assert_sound(questions, lines, {"fact", "paraphrase", "unanswerable"})
-    pairs = written_pairs(WRITTEN_SET, random.Random(0))
-    assert sum(p.label for p in pairs) >= sum(q.answerable for q in questions)
 
 
 def test_the_splits_do_not_overlap() -> None:
