@@ -72,6 +72,7 @@ _FLAGS = {
     "learning_rate": "--lr",
     "max_length": "--max-length",
     "seed": "--seed",
+    "span_weight": "--span-weight",
 }
 
 
