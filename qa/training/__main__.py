@@ -93,13 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
-        "--span-weight",
-        type=float,
-        default=TrainConfig.span_weight,
-        help="weight of an added loss that marks the answer's words in the sentence, where "
-        "the data gives them (0, the default: none)",
-    )
-    parser.add_argument(
         "--sources", default=",".join(DEFAULT_SOURCES), help="comma-separated data sets"
     )
     parser.add_argument(
@@ -136,8 +129,6 @@ def main(argv: list[str] | None = None) -> int:
         default="card",
     )
     args = parser.parse_args(argv)
-    if args.span_weight < 0.0:
-        parser.error(f"--span-weight must be 0 or more, not {args.span_weight}")
     if not 0.0 <= args.teacher_weight <= 1.0:
         parser.error(f"--teacher-weight must be between 0 and 1, not {args.teacher_weight}")
     # Checked before the data is read: a wrong teacher fails in a second, not after pairs.
@@ -159,7 +150,6 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         max_length=args.max_length,
         seed=args.seed,
-        span_weight=args.span_weight,
     )
     from qa.training.pairs import build_pairs, squad_questions
 

@@ -72,7 +72,6 @@ _FLAGS = {
     "learning_rate": "--lr",
     "max_length": "--max-length",
     "seed": "--seed",
-    "span_weight": "--span-weight",
 }
 
 

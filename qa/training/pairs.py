@@ -38,9 +38,6 @@ class Pair:
     label: int
     #: Which data set and rule made it ("squad2", "squad2-plausible", "selqa", ...).
     origin: str
-    #: For a positive whose data marks the answer: its text, as it appears in ``sentence``
-    #: (the answer-span supervision of ``TrainConfig.span_weight``); empty otherwise.
-    answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,8 +115,7 @@ def squad2_pairs(
             continue  # an answer that no sentence holds: the splitter and the span disagree
         for index, sentence in enumerate(q.sentences):
             if index in q.answer_sentences:
-                found = [a for a in q.answers if a in sentence]
-                pairs.append(Pair(q.question, sentence, 1, "squad2", found[0] if found else ""))
+                pairs.append(Pair(q.question, sentence, 1, "squad2"))
             elif index == q.plausible_sentence:
                 pairs.append(Pair(q.question, sentence, 0, "squad2-plausible"))
             else:

@@ -111,10 +111,6 @@ class TrainConfig:
     max_length: int = 128
     seed: int = 13
     threads: int = 0  # 0: every core
-    #: Weight of an added loss on a throwaway head that marks the answer's first and last
-    #: token in the sentence (or the first token, [CLS], in a sentence that does not answer):
-    #: it makes the model find the kind of fact asked for, not only the topic. 0: none.
-    span_weight: float = 0.0
 
 
 def _batches(
@@ -131,39 +127,6 @@ def _batches(
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def span_targets(encoded: Any, batch: Sequence[Pair]) -> tuple[list[int], list[int]]:
-    """The answer's first and last token in each encoded (question, sentence) pair.
-
-    0 ([CLS]) for a pair that does not answer; -100 (ignored) for a positive whose answer the
-    data does not mark or whose answer the truncation cut off. ``encoded`` is a fast tokenizer's
-    batch with ``offset_mapping``.
-    """
-    starts: list[int] = []
-    ends: list[int] = []
-    for row, pair in enumerate(batch):
-        if not pair.label:
-            starts.append(0)
-            ends.append(0)
-            continue
-        begin = pair.sentence.find(pair.answer) if pair.answer else -1
-        first = last = -100
-        if begin >= 0:
-            end = begin + len(pair.answer)
-            sequence = encoded.sequence_ids(row)
-            offsets = encoded["offset_mapping"][row].tolist()
-            inside = [
-                t
-                for t, (lo, hi) in enumerate(offsets)
-                if sequence[t] == 1 and hi > begin and lo < end
-            ]
-            # Cut off by truncation when the answer's last characters have no token.
-            if inside and offsets[inside[-1]][1] >= end:
-                first, last = inside[0], inside[-1]
-        starts.append(first)
-        ends.append(last)
-    return starts, ends
 
 
 #: How often an unfinished run saves its state, so that an interrupted one resumes there.
@@ -221,19 +184,13 @@ def train(
     model: Any = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
     model.to(device)
     model.train()
-    # A throwaway head: only its effect on the encoder is kept (the export has one logit).
-    span_head: Any = None
-    trained = list(model.parameters())
-    if config.span_weight > 0:
-        span_head = torch.nn.Linear(model.config.hidden_size, 2).to(device)
-        trained += list(span_head.parameters())
 
     lengths = [len(p.question) + len(p.sentence) for p in pairs]
     epochs = max(1, math.ceil(config.epochs))
     plan = [_batches(pairs, lengths, config.batch_size, rng) for _ in range(epochs)]
     batches = [b for epoch in plan for b in epoch]
     batches = batches[: max(1, int(len(plan[0]) * config.epochs))]
-    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
     warmup = max(1, int(len(batches) * config.warmup))
 
     def schedule(step: int) -> float:
@@ -243,7 +200,6 @@ def train(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    span_loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100)
     partial = partial_dir(out_dir)
     state_file = partial / "state.pt"
     first = 0
@@ -256,8 +212,6 @@ def train(
                 f"{partial} holds an unfinished run made with other settings or data."
             )
         model.load_state_dict(state["model"])
-        if span_head is not None:
-            span_head.load_state_dict(state["span_head"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
@@ -274,7 +228,6 @@ def train(
             "steps": len(batches),
             "step": done,
             "model": model.state_dict(),
-            "span_head": span_head.state_dict() if span_head is not None else None,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "rng": torch.get_rng_state(),
@@ -296,27 +249,10 @@ def train(
             max_length=config.max_length,
             padding=True,
             return_tensors="pt",
-            return_offsets_mapping=span_head is not None,
-        )
-        span_goal = (
-            span_targets(encoded, [pairs[i] for i in batch]) if span_head is not None else None
-        )
-        encoded.pop("offset_mapping", None)
-        encoded = encoded.to(device)
+        ).to(device)
         labels = torch.tensor([goal[i] for i in batch], device=device)
-        output = model(**encoded, output_hidden_states=span_head is not None)
-        loss = loss_fn(output.logits.squeeze(-1), labels)
-        if span_head is not None and span_goal is not None:
-            ends_at = span_head(output.hidden_states[-1])  # (batch, tokens, 2)
-            padding = encoded["attention_mask"] == 0
-            ends_at = ends_at.masked_fill(padding.unsqueeze(-1), -1e4)
-            answer_start = torch.tensor(span_goal[0], device=device)
-            answer_end = torch.tensor(span_goal[1], device=device)
-            if bool((answer_start >= 0).any()):
-                span_loss = span_loss_fn(ends_at[..., 0], answer_start) + span_loss_fn(
-                    ends_at[..., 1], answer_end
-                )
-                loss = loss + config.span_weight * span_loss / 2
+        logits = model(**encoded).logits.squeeze(-1)
+        loss = loss_fn(logits, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

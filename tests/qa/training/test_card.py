@@ -56,9 +56,9 @@ def test_the_reproduce_line_carries_every_setting_that_is_not_the_default(tmp_pa
     args = argparse.Namespace(
         out=out, work=work, data=Path("data"), calibrate_on="squad", sources="squad2,qnli"
     )
-    config = TrainConfig(epochs=1.5, seed=7, span_weight=0.5)
+    config = TrainConfig(epochs=1.5, seed=7)
     text = write_card(args, config, {}, {}, calibration, ["Normans"]).read_text()
-    assert "--fresh --epochs 1.5 --seed 7 --span-weight 0.5 --sources squad2,qnli\n" in text
+    assert "--fresh --epochs 1.5 --seed 7 --sources squad2,qnli\n" in text
     args = argparse.Namespace(out=out, work=work, data=Path("data"), calibrate_on="squad")
     plain = write_card(args, TrainConfig(), {}, {}, calibration, ["Normans"]).read_text()
     assert "--fresh\n" in plain and "all-MiniLM-L6-v2" in plain

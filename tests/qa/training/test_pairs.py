@@ -47,10 +47,9 @@ def test_the_answer_sentence_is_the_positive_and_the_plausible_one_the_hardest_n
     assert rebuilt.answer_sentences == frozenset() and rebuilt.plausible_sentence == 1
     pairs = squad2_pairs(questions, random.Random(0))
     positives = [p for p in pairs if p.label == 1]
-    assert [(p.question, p.sentence, p.answer) for p in positives] == [
-        ("Who owned the mill?", "Its owner was Ann Lee.", "Ann Lee")
+    assert [(p.question, p.sentence) for p in positives] == [
+        ("Who owned the mill?", "Its owner was Ann Lee.")
     ]
-    assert all(p.answer == "" for p in pairs if p.label == 0)
     plausible = [p for p in pairs if p.origin == "squad2-plausible"]
     assert [(p.question, p.sentence, p.label) for p in plausible] == [
         ("Who rebuilt the mill?", "Its owner was Ann Lee.", 0)

