@@ -46,6 +46,19 @@ def test_every_evidence_line_exists_and_supports_its_answer(path: Path) -> None:
     assert_sound(load_gold(path), lines, CATEGORIES)
 
 
+def test_the_news_suite_is_sound_and_its_table_gates_nothing() -> None:
+    """Documents of another kind (eval/news/): every evidence line exists and states its answer;
+    it is measured, not gated, so its table holds no threshold."""
+    folder = REPO / "eval" / "news"
+    lines = {s.path: s.lines for s in load_corpus(folder / "corpus").sources}
+    questions = load_gold(folder / "news.jsonl")
+    assert_sound(questions, lines, {"fact", "paraphrase", "unanswerable"})
+    assert len(questions) == 360 and sum(q.answerable for q in questions) == 270
+    assert set(
+        load_thresholds(REPO / "eval" / "thresholds.toml", "news").model_dump().values()
+    ) == {None}
+
+
 def test_gold_set_covers_the_required_categories() -> None:
     items = load_gold(GOLD_SETS[0])
     assert len(items) >= 45
